@@ -8,11 +8,11 @@ import (
 
 func validProfile() billing.BillingProfile {
 	return billing.BillingProfile{
-		CompanyName: "Acme Corp",
-		ContactName: "Ada Lovelace",
-		Address:     billing.Address{Line1: "1 Market St", City: "San Francisco", Region: "CA", PostalCode: "94105", Country: "us"},
-		Phone:       "(415) 555-0132",
-		Email:       " Ada@Acme.Example.com ",
+		CompanyName:   "Acme Corp",
+		ContactName:   "Ada Lovelace",
+		Address:       billing.Address{Line1: "1 Market St", City: "San Francisco", Region: "CA", PostalCode: "94105", Country: "us"},
+		Phone:         "(415) 555-0132",
+		Email:         " Ada@Acme.Example.com ",
 		InvoiceEmails: []string{"ap@acme.example.com", "AP@acme.example.com"},
 	}
 }
