@@ -9,10 +9,8 @@ import (
 const MaxTaxBasisPoints = 10000
 
 // TaxRate is the rate an operator configures for a country, in basis points
-// (825 is 8.25%).
-//
-// DESIGN.md: "Tax: exclusive, rate per country (operator-configured), computed
-// on the invoice subtotal after credits, rounded once."
+// (825 is 8.25%). Tax is exclusive (added to the amount, not contained in
+// it); ComputeTotals applies the rate to an invoice.
 type TaxRate struct {
 	Country     string `json:"country"` // ISO 3166-1 alpha-2
 	BasisPoints int    `json:"basis_points"`
