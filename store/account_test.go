@@ -283,6 +283,7 @@ func TestFindAccounts_DefaultAndMaximumLimit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer tx.Rollback() // a failed test must not hold the write lock
 		ts := any("2025-01-01T00:00:00.000000000Z")
 		if db.Dialect() == store.DialectPostgres {
 			ts = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -290,8 +291,8 @@ func TestFindAccounts_DefaultAndMaximumLimit(t *testing.T) {
 		for i := 1; i <= 501; i++ {
 			_, err := tx.ExecContext(ctx, `INSERT INTO accounts (number, name, domain, billing_type, account_type,
 				currency, time_zone, status, credit_balance, created_at, updated_at)
-				VALUES ($1, $2, 'x.test', 'online', 'enterprise', 'USD', 'UTC', 'active', 0, $3, $3)`,
-				billing.FormatAccountNumber(int64(i*2000)), fmt.Sprint("A", i), ts)
+				VALUES ($1, $2, $3, 'online', 'enterprise', 'USD', 'UTC', 'active', 0, $4, $4)`,
+				billing.FormatAccountNumber(int64(i*2000)), fmt.Sprint("A", i), fmt.Sprintf("a%d.test", i), ts)
 			if err != nil {
 				t.Fatal(err)
 			}

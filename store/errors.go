@@ -20,6 +20,7 @@ var uniqueKeys = []struct{ constraint, columns, message string }{
 	{"plans_code_key", "plans.code", "A plan with this code already exists."},
 	{"plan_versions_plan_id_version_key", "plan_versions.plan_id, plan_versions.version", "The plan was given a new version at the same time; try again."},
 	{"accounts_number_key", "accounts.number", "The account number is taken; try again."},
+	{"accounts_domain_key", "accounts.domain", "An account for this domain already exists."},
 	{"plan_prices_pkey", "plan_prices.plan_version_id", "A plan version has two prices for the same interval and currency."},
 	{"managed_users_pkey", "managed_users.account_id, managed_users.user_id", "The managed user was changed at the same time; try again."},
 	{"billing_profiles_pkey", "billing_profiles.account_id", "The billing profile was changed at the same time; try again."},

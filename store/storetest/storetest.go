@@ -76,9 +76,32 @@ func OpenSQLite(tb testing.TB, opts ...Options) *store.DB {
 // it skips the test when the variable is not set.
 func OpenPostgres(tb testing.TB, opts ...Options) *store.DB {
 	tb.Helper()
+	return open(tb, PostgresURL(tb), clockOf(opts))
+}
+
+// RequireAllEnv, when set (as CI sets it), makes a test that would skip for
+// want of a store or tool fail instead: in CI nothing may skip.
+const RequireAllEnv = "KOREBILL_TEST_REQUIRE_ALL"
+
+// SkipOrFail skips the test with reason, or fails it when RequireAllEnv is
+// set.
+func SkipOrFail(tb testing.TB, reason string) {
+	tb.Helper()
+	if os.Getenv(RequireAllEnv) != "" {
+		tb.Fatalf("%s (and %s is set: nothing may skip)", reason, RequireAllEnv)
+	}
+	tb.Skip(reason)
+}
+
+// PostgresURL returns the URL of a new, empty schema of the database
+// KOREBILL_TEST_POSTGRES_URL names, dropped when the test ends, for tests
+// that open the store themselves (the binary's end-to-end tests). It skips
+// the test when the variable is not set.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
 	base := os.Getenv(PostgresURLEnv)
 	if base == "" {
-		tb.Skip(PostgresURLEnv + " not set")
+		SkipOrFail(tb, PostgresURLEnv+" not set")
 	}
 	admin, err := adminDB(base)
 	if err != nil {
@@ -103,7 +126,7 @@ func OpenPostgres(tb testing.TB, opts ...Options) *store.DB {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return open(tb, u.String(), clockOf(opts))
+	return u.String()
 }
 
 // open opens and migrates a store, closing it when the test ends (before

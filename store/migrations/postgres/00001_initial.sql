@@ -19,7 +19,8 @@ CREATE TABLE accounts (
     updated_at     timestamptz NOT NULL,
     CONSTRAINT accounts_number_key UNIQUE (number)
 );
-CREATE INDEX accounts_domain_idx ON accounts (domain);
+-- One account per company: a repeated signup is a conflict, not a second account.
+CREATE UNIQUE INDEX accounts_domain_key ON accounts (domain);
 
 -- Account numbers: a sequence is never rolled back, so a number is never
 -- handed out twice (a failed transaction leaves a gap).

@@ -19,7 +19,8 @@ CREATE TABLE accounts (
     updated_at     TEXT    NOT NULL,
     CONSTRAINT accounts_number_key UNIQUE (number)
 ) STRICT;
-CREATE INDEX accounts_domain_idx ON accounts (domain);
+-- One account per company: a repeated signup is a conflict, not a second account.
+CREATE UNIQUE INDEX accounts_domain_key ON accounts (domain);
 
 -- Account numbers come from this one-row counter, bumped inside the
 -- transaction that creates the account (PostgreSQL uses a sequence).

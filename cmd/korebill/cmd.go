@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kore-billing/korebill/api"
+	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/store"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=…".
+var Version = "dev"
+
+var errUsage = errors.New("usage")
+
+// Config is what flags and KOREBILL_* environment variables set.
+type Config struct {
+	DatabaseURL string
+	Addr        string
+	LogLevel    string
+	LogFormat   string
+
+	// keys create
+	KeyRole    string
+	KeyAccount string
+	KeyName    string
+}
+
+// Validate names every setting that is wrong.
+func (c *Config) Validate() error {
+	var problems []string
+	if c.DatabaseURL == "" {
+		problems = append(problems, "--database-url (KOREBILL_DATABASE_URL) is empty")
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		problems = append(problems, fmt.Sprintf("--addr (KOREBILL_ADDR) %q is not host:port", c.Addr))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		problems = append(problems, fmt.Sprintf("--log-format %q must be text or json", c.LogFormat))
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		problems = append(problems, fmt.Sprintf("--log-level %q must be debug, info, warn or error", c.LogLevel))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Main is the program: flags in, a running service out. End-to-end tests
+// start the same Main in-process.
+type Main struct {
+	Config  Config
+	Command string // serve, migrate, keys-create, openapi, version
+
+	Stdout, Stderr io.Writer
+	Clock          billing.Clock
+	Logger         *slog.Logger
+
+	DB     *store.DB
+	API    *api.Server
+	server *http.Server
+	ln     net.Listener
+	// Ready is closed once Run is serving (tests wait on it).
+	Ready chan struct{}
+}
+
+// NewMain returns a Main with defaults that work with no configuration.
+func NewMain() *Main {
+	return &Main{
+		Config: Config{
+			DatabaseURL: "data/korebill.db",
+			Addr:        "127.0.0.1:8080",
+			LogLevel:    "info",
+			LogFormat:   "text",
+		},
+		Stdout: io.Discard,
+		Stderr: io.Discard,
+		Clock:  billing.SystemClock{},
+		Ready:  make(chan struct{}),
+	}
+}
+
+const usage = `korebill — Kore Billing
+
+Usage:
+  korebill serve   [flags]   run the service
+  korebill migrate [flags]   apply database migrations and exit
+  korebill keys create --role ROLE [--account KB-000001] [--name NAME]
+                             make an API key and print it once
+  korebill openapi           print the OpenAPI document
+  korebill version           print the version
+
+Flags (each also read from the environment variable shown):
+`
+
+// ParseFlags reads the subcommand and its flags; flags fall back to
+// KOREBILL_* environment variables.
+func (m *Main) ParseFlags(_ context.Context, args []string) error {
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
+	cmd, rest := args[0], args[1:]
+	if cmd == "keys" {
+		if len(rest) == 0 || rest[0] != "create" {
+			fmt.Fprintln(m.Stderr, "usage: korebill keys create --role ROLE [--account KB-000001] [--name NAME]")
+			return errUsage
+		}
+		cmd, rest = "keys-create", rest[1:]
+	}
+	switch cmd {
+	case "serve", "migrate", "keys-create", "openapi", "version":
+	case "-h", "--help", "help":
+		fs := m.flagSet("serve")
+		fs.SetOutput(m.Stderr)
+		fmt.Fprint(m.Stderr, usage)
+		fs.PrintDefaults()
+		return errUsage
+	default:
+		fmt.Fprintf(m.Stderr, "korebill: unknown command %q\n\n%s", cmd, usage)
+		return errUsage
+	}
+	m.Command = cmd
+	fs := m.flagSet(cmd)
+	fs.SetOutput(m.Stderr)
+	if err := fs.Parse(rest); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return m.Config.Validate()
+}
+
+func (m *Main) flagSet(cmd string) *flag.FlagSet {
+	fs := flag.NewFlagSet("korebill "+cmd, flag.ContinueOnError)
+	c := &m.Config
+	str := func(p *string, name, env, help string) {
+		if v, ok := os.LookupEnv(env); ok {
+			*p = v
+		}
+		fs.StringVar(p, name, *p, help+" ($"+env+")")
+	}
+	str(&c.DatabaseURL, "database-url", "KOREBILL_DATABASE_URL", "SQLite file path (sqlite://path) or postgres:// URL")
+	str(&c.Addr, "addr", "KOREBILL_ADDR", "address to listen on")
+	str(&c.LogLevel, "log-level", "KOREBILL_LOG_LEVEL", "debug, info, warn or error")
+	str(&c.LogFormat, "log-format", "KOREBILL_LOG_FORMAT", "text or json")
+	if cmd == "keys-create" {
+		fs.StringVar(&c.KeyRole, "role", "operator", "operator, platform, owner, billing_admin or viewer")
+		fs.StringVar(&c.KeyAccount, "account", "", "account number, for owner, billing_admin and viewer keys")
+		fs.StringVar(&c.KeyName, "name", "", "a name to recognise the key by")
+	}
+	return fs
+}
+
+// Run carries out the command; serve returns when ctx is cancelled.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = newLogger(m.Stderr, m.Config)
+	}
+	switch m.Command {
+	case "version":
+		fmt.Fprintln(m.Stdout, "korebill", Version)
+		return nil
+	case "openapi":
+		b, err := m.newAPI().OpenAPI()
+		if err != nil {
+			return err
+		}
+		_, err = m.Stdout.Write(b)
+		return err
+	}
+
+	if err := m.openDB(ctx); err != nil {
+		return err
+	}
+	switch m.Command {
+	case "migrate":
+		fmt.Fprintln(m.Stdout, "migrated", m.DB.Dialect(), "database")
+		return nil
+	case "keys-create":
+		return m.createKey(ctx)
+	}
+	return m.serve(ctx)
+}
+
+func newLogger(w io.Writer, c Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func (m *Main) openDB(ctx context.Context) error {
+	db, err := store.Open(ctx, m.Config.DatabaseURL, m.Clock, m.Logger)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	m.DB = db
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	return nil
+}
+
+func (m *Main) newAPI() *api.Server {
+	cfg := api.Config{Logger: m.Logger, Version: Version}
+	if m.DB != nil {
+		cfg.Services = api.Services{
+			Accounts: m.DB, Profiles: m.DB, Catalog: m.DB, Users: m.DB, Audit: m.DB, Keys: m.DB,
+		}
+		cfg.Ready = m.DB.Ping
+	}
+	return api.New(cfg)
+}
+
+func (m *Main) serve(ctx context.Context) error {
+	ctx = billing.NewContextWithActor(ctx, billing.SystemActor)
+	if err := m.firstOperatorKey(ctx); err != nil {
+		return err
+	}
+	m.API = m.newAPI()
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	m.ln = ln
+	m.server = &http.Server{
+		Handler:           m.API.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- m.server.Serve(ln) }()
+	m.Logger.Info("serving", slog.String("url", m.URL()), slog.String("database", m.DB.Dialect()), slog.String("version", Version))
+	close(m.Ready)
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	m.Logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.server.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// URL is where the service listens, once Ready.
+func (m *Main) URL() string {
+	if m.ln == nil {
+		return ""
+	}
+	return "http://" + m.ln.Addr().String()
+}
+
+// firstOperatorKey prints an operator key on the first start of a new
+// database, so that a newcomer can call the API at once. It is shown once.
+func (m *Main) firstOperatorKey(ctx context.Context) error {
+	n, err := m.DB.CountAPIKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("count api keys: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	secret, err := m.DB.CreateAPIKey(ctx, &billing.APIKey{Name: "first operator key", Role: billing.RoleOperator})
+	if err != nil {
+		return fmt.Errorf("create first operator key: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "\nA new database: here is an operator API key. It is shown only this once.\n\n  export KOREBILL_KEY=%s\n\n", secret)
+	return nil
+}
+
+func (m *Main) createKey(ctx context.Context) error {
+	ctx = billing.NewContextWithActor(ctx, billing.Actor{Name: "cli", Role: billing.RoleOperator})
+	k := &billing.APIKey{Name: m.Config.KeyName, Role: billing.Role(m.Config.KeyRole)}
+	if m.Config.KeyAccount != "" {
+		a, err := m.DB.FindAccountByNumber(ctx, m.Config.KeyAccount)
+		if err != nil {
+			return fmt.Errorf("%s", billing.ErrorMessage(err))
+		}
+		k.AccountID = a.ID
+	}
+	secret, err := m.DB.CreateAPIKey(ctx, k)
+	if err != nil {
+		return fmt.Errorf("%s", billing.ErrorMessage(err))
+	}
+	fmt.Fprintln(m.Stdout, secret)
+	return nil
+}
+
+// Close stops the server if it still runs and closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.DB != nil {
+		if err := m.DB.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,195 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	main "github.com/kore-billing/korebill/cmd/korebill"
+	"github.com/kore-billing/korebill/store/storetest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine to write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs `korebill serve` in-process on a free port and returns it
+// once it serves; it stops when the test ends.
+func startServe(t *testing.T, args ...string) (*main.Main, *syncBuffer) {
+	t.Helper()
+	m := main.NewMain()
+	out := &syncBuffer{}
+	m.Stdout, m.Stderr = out, out
+	if err := m.ParseFlags(context.Background(), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)); err != nil {
+		t.Fatalf("parse flags: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	select {
+	case <-m.Ready:
+	case err := <-done:
+		t.Fatalf("serve stopped before it was ready: %v\n%s", err, out)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve was not ready in 10s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		if err := m.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return m, out
+}
+
+var keyRE = regexp.MustCompile(`KOREBILL_KEY=(kb_[A-Za-z0-9_-]+)`)
+
+func call(t *testing.T, method, url, key, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+// The README's story, as a newcomer runs it: serve on an empty directory,
+// take the printed key, create an account, set its profile, read it back.
+func TestServe_ReadmeStory(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "data", "korebill.db") }},
+		{"postgres", func(t *testing.T) string { return storetest.PostgresURL(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dbURL := tc.url(t)
+			m, out := startServe(t, "--database-url", dbURL)
+			match := keyRE.FindStringSubmatch(out.String())
+			if match == nil {
+				t.Fatalf("no operator key printed on a new database:\n%s", out)
+			}
+			key, base := match[1], m.URL()
+
+			status, acct := call(t, "POST", base+"/v1/accounts", key,
+				`{"name": "Acme Corp", "domain": "acme.example.com", "time_zone": "America/New_York"}`)
+			if status != 201 || acct["number"] != "KB-000001" {
+				t.Fatalf("create account = %d %v", status, acct)
+			}
+			status, prof := call(t, "PUT", base+"/v1/accounts/KB-000001/profile", key, `{"company_name": "Acme Corp",
+				"contact_name": "Ada Lovelace", "address": {"line1": "1 Market St", "city": "San Francisco", "region": "CA",
+				"postal_code": "94105", "country": "US"}, "phone": "(415) 555-0132", "email": "billing@acme.example.com",
+				"invoice_emails": ["ap@acme.example.com"]}`)
+			if status != 200 {
+				t.Fatalf("set profile = %d %v", status, prof)
+			}
+			status, prof = call(t, "GET", base+"/v1/accounts/KB-000001/profile", key, "")
+			if status != 200 || prof["phone"] != "+14155550132" || prof["company_name"] != "Acme Corp" {
+				t.Fatalf("read profile = %d %v", status, prof)
+			}
+			resp, err := http.Get(base + "/openapi.json")
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("openapi.json: %v %v", err, resp)
+			}
+			resp.Body.Close()
+		})
+	}
+}
+
+func TestServe_FirstKeyPrintedOnlyOnANewDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "korebill.db")
+	func() {
+		m := main.NewMain()
+		out := &syncBuffer{}
+		m.Stdout, m.Stderr = out, out
+		if err := m.ParseFlags(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--database-url", path}); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx) }()
+		<-m.Ready
+		cancel() // as SIGINT does
+		if err := <-done; err != nil {
+			t.Fatalf("serve did not stop cleanly: %v", err)
+		}
+		m.Close()
+		if !keyRE.MatchString(out.String()) {
+			t.Fatalf("first start printed no key:\n%s", out)
+		}
+	}()
+	_, out := startServe(t, "--database-url", path)
+	if keyRE.MatchString(out.String()) {
+		t.Fatalf("second start printed a key again:\n%s", out)
+	}
+}
+
+func TestCommands_VersionMigrateKeys(t *testing.T) {
+	run := func(args ...string) (string, error) {
+		m := main.NewMain()
+		out := &syncBuffer{}
+		m.Stdout, m.Stderr = out, out
+		if err := m.ParseFlags(context.Background(), args); err != nil {
+			return out.String(), err
+		}
+		err := m.Run(context.Background())
+		m.Close()
+		return out.String(), err
+	}
+	if out, err := run("version"); err != nil || !strings.HasPrefix(out, "korebill ") {
+		t.Errorf("version = %q %v", out, err)
+	}
+	path := filepath.Join(t.TempDir(), "k.db")
+	if out, err := run("migrate", "--database-url", path); err != nil || !strings.Contains(out, "migrated sqlite") {
+		t.Errorf("migrate = %q %v", out, err)
+	}
+	out, err := run("keys", "create", "--role", "platform", "--database-url", path)
+	if err != nil || !regexp.MustCompile(`^kb_[0-9a-f]{8}_[A-Za-z0-9_-]{43}\n$`).MatchString(out) {
+		t.Errorf("keys create = %q %v", out, err)
+	}
+	if out, err := run("keys", "create", "--role", "owner", "--database-url", path); err == nil {
+		t.Errorf("an owner key without an account was made: %q", out)
+	}
+	if _, err := run("serve", "--addr", "nonsense"); err == nil || !strings.Contains(err.Error(), "--addr") {
+		t.Errorf("bad --addr: %v", err)
+	}
+	if _, err := run("frobnicate"); err == nil {
+		t.Error("an unknown command was accepted")
+	}
+	if out, err := run("openapi"); err != nil || !strings.Contains(out, `"openapi": "3.1.0"`) {
+		t.Errorf("openapi = %.100q %v", out, err)
+	}
+}
