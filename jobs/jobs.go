@@ -1,0 +1,220 @@
+// Package jobs runs Kore Billing's background work as River jobs in the
+// service's own database (SQLite or PostgreSQL): a periodic job finds the
+// accounts with billing due, and one job per account bills it. Jobs are rows
+// in the same database, so any number of `korebill serve` nodes share the
+// work and a node that dies loses nothing: River gives its jobs to another.
+//
+// jobs knows River and the store's *sql.DB; the billing itself is behind
+// the Biller interface (the engine).
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/kore-billing/korebill/store"
+)
+
+// Biller is what the jobs run: the engine.
+type Biller interface {
+	// DueAccounts returns up to limit accounts that have billing due now
+	// (a renewal, a period to invoice, a credit to grant…).
+	DueAccounts(ctx context.Context, limit int) ([]int64, error)
+	// BillAccount runs everything due for one account, idempotently.
+	BillAccount(ctx context.Context, accountID int64) error
+}
+
+// BillAccountArgs bills one account. Unique by account among the jobs not
+// yet finished, so the finder can enqueue freely.
+type BillAccountArgs struct {
+	AccountID int64 `json:"account_id" river:"unique"`
+}
+
+// Kind names the job in River's table.
+func (BillAccountArgs) Kind() string { return "bill_account" }
+
+// InsertOpts makes bill jobs unique per account while one is waiting or
+// running; a finished one does not block the next.
+func (BillAccountArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:       queueBilling,
+		MaxAttempts: 10,
+		UniqueOpts: river.UniqueOpts{
+			ByArgs: true,
+			ByState: []rivertype.JobState{
+				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+				rivertype.JobStateRunning, rivertype.JobStateScheduled,
+			},
+		},
+	}
+}
+
+// FindDueArgs looks for accounts with billing due and enqueues their jobs.
+type FindDueArgs struct{}
+
+// Kind names the job in River's table.
+func (FindDueArgs) Kind() string { return "find_due" }
+
+const (
+	queueBilling = "billing"
+	findDueBatch = 500
+)
+
+type billAccountWorker struct {
+	river.WorkerDefaults[BillAccountArgs]
+	biller Biller
+}
+
+func (w *billAccountWorker) Work(ctx context.Context, job *river.Job[BillAccountArgs]) error {
+	if err := w.biller.BillAccount(ctx, job.Args.AccountID); err != nil {
+		return fmt.Errorf("bill account %d: %w", job.Args.AccountID, err)
+	}
+	return nil
+}
+
+// Timeout bounds one account's billing; a long catch-up is re-run.
+func (w *billAccountWorker) Timeout(*river.Job[BillAccountArgs]) time.Duration { return 5 * time.Minute }
+
+type findDueWorker struct {
+	river.WorkerDefaults[FindDueArgs]
+	biller Biller
+	runner *Runner
+}
+
+func (w *findDueWorker) Work(ctx context.Context, _ *river.Job[FindDueArgs]) error {
+	ids, err := w.biller.DueAccounts(ctx, findDueBatch)
+	if err != nil {
+		return fmt.Errorf("find due accounts: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, 0, len(ids))
+	for _, id := range ids {
+		params = append(params, river.InsertManyParams{Args: BillAccountArgs{AccountID: id}})
+	}
+	if _, err := w.runner.client.InsertMany(ctx, params); err != nil {
+		return fmt.Errorf("enqueue bill jobs: %w", err)
+	}
+	return nil
+}
+
+// Options tune the runner; zero values take the defaults.
+type Options struct {
+	// FindDueEvery is how often the finder runs (default one minute).
+	FindDueEvery time.Duration
+	// PollInterval is how often idle nodes look for jobs (default 1s).
+	PollInterval time.Duration
+	// Workers is how many accounts one node bills at once (default 4).
+	Workers int
+}
+
+// Runner is the River client with Kore Billing's jobs.
+type Runner struct {
+	client *river.Client[*sql.Tx]
+	driver riverdriver.Driver[*sql.Tx]
+	log    *slog.Logger
+}
+
+// New builds a runner on the store's database. Call Migrate before Start.
+func New(db *store.DB, biller Biller, logger *slog.Logger, opts Options) (*Runner, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.FindDueEvery == 0 {
+		opts.FindDueEvery = time.Minute
+	}
+	if opts.PollInterval == 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.Workers == 0 {
+		opts.Workers = 4
+	}
+	r := &Runner{log: logger}
+	switch db.Dialect() {
+	case store.DialectSQLite:
+		r.driver = riversqlite.New(db.SQL())
+	case store.DialectPostgres:
+		// database/sql over pgx: the same *sql.Tx as the store, so a state
+		// change and the job it starts commit together (InsertTx).
+		r.driver = riverdatabasesql.New(db.SQL())
+	default:
+		return nil, fmt.Errorf("jobs: unknown dialect %q", db.Dialect())
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &billAccountWorker{biller: biller})
+	river.AddWorker(workers, &findDueWorker{biller: biller, runner: r})
+	client, err := river.NewClient(r.driver, &river.Config{
+		Logger:            logger.With(slog.String("component", "river")),
+		FetchPollInterval: opts.PollInterval,
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: 1},
+			queueBilling:       {MaxWorkers: opts.Workers},
+		},
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(opts.FindDueEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return FindDueArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true, ID: "find_due"}),
+		},
+		Workers: workers,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: river client: %w", err)
+	}
+	r.client = client
+	return r, nil
+}
+
+// Migrate creates or updates River's tables.
+func (r *Runner) Migrate(ctx context.Context) error {
+	m, err := rivermigrate.New(r.driver, &rivermigrate.Config{Logger: r.log.With(slog.String("component", "rivermigrate"))})
+	if err != nil {
+		return fmt.Errorf("jobs: migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	return nil
+}
+
+// Start starts working jobs until Stop.
+func (r *Runner) Start(ctx context.Context) error {
+	if err := r.client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	return nil
+}
+
+// Stop waits for running jobs to finish (until ctx is done).
+func (r *Runner) Stop(ctx context.Context) error {
+	if err := r.client.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	return nil
+}
+
+// EnqueueBillTx schedules billing of an account at the instant at, in the
+// transaction tx of the change it follows from: both commit or neither.
+// Scheduled jobs are not unique (a renewal a month away must not stop the
+// finder from enqueuing work due now); billing an account twice is safe.
+func (r *Runner) EnqueueBillTx(ctx context.Context, tx *sql.Tx, accountID int64, at time.Time) error {
+	opts := river.InsertOpts{Queue: queueBilling, MaxAttempts: 10, ScheduledAt: at}
+	if _, err := r.client.InsertTx(ctx, tx, BillAccountArgs{AccountID: accountID}, &opts); err != nil {
+		return fmt.Errorf("jobs: enqueue bill for account %d: %w", accountID, err)
+	}
+	return nil
+}
+
+// Client returns the River client (for subscriptions in tests and metrics).
+func (r *Runner) Client() *river.Client[*sql.Tx] { return r.client }
