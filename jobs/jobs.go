@@ -84,7 +84,9 @@ func (w *billAccountWorker) Work(ctx context.Context, job *river.Job[BillAccount
 }
 
 // Timeout bounds one account's billing; a long catch-up is re-run.
-func (w *billAccountWorker) Timeout(*river.Job[BillAccountArgs]) time.Duration { return 5 * time.Minute }
+func (w *billAccountWorker) Timeout(*river.Job[BillAccountArgs]) time.Duration {
+	return 5 * time.Minute
+}
 
 type findDueWorker struct {
 	river.WorkerDefaults[FindDueArgs]
