@@ -26,7 +26,7 @@ type testBundle struct {
 func setup(t *testing.T, db *store.DB) *testBundle {
 	t.Helper()
 	s := api.New(api.Config{
-		Services: api.Services{Accounts: db, Profiles: db, Catalog: db, Users: db, Audit: db, Keys: db},
+		Services: api.Services{Accounts: db, Profiles: db, Catalog: db, Users: db, Audit: db, Keys: db, Idempotency: db},
 		Ready:    db.Ping,
 	})
 	srv := httptest.NewServer(s.Handler())

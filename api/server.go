@@ -28,6 +28,8 @@ type Services struct {
 	Users    billing.ManagedUserService
 	Audit    billing.AuditService
 	Keys     billing.APIKeyService
+	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
+	Idempotency IdempotencyStore
 }
 
 // Config builds a Server.
@@ -89,6 +91,7 @@ func New(c Config) *Server {
 	// Links to JSON schemas in every body would make responses noisy and
 	// unknown-field checks of echoed bodies fail; clients read openapi.json.
 	cfg.CreateHooks = nil
+	cfg.OnAddOperation = append(cfg.OnAddOperation, documentIdempotencyKey)
 	s.api = humago.New(s.mux, cfg)
 	s.api.UseMiddleware(s.authenticate)
 
@@ -109,7 +112,7 @@ func New(c Config) *Server {
 
 // Handler returns the API's routes wrapped in request IDs, logging, metrics
 // and panic recovery.
-func (s *Server) Handler() http.Handler { return s.Wrap(s.mux) }
+func (s *Server) Handler() http.Handler { return s.Wrap(s.idempotent(s.mux)) }
 
 // Mux returns the mux the API routes are on, so that the console can add
 // its pages beside them.
@@ -136,6 +139,14 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -234,3 +245,19 @@ func (s *Server) Wrap(h http.Handler) http.Handler {
 		h.ServeHTTP(sw, r)
 	})
 }
+
+// documentIdempotencyKey adds the Idempotency-Key header, which the
+// idempotent middleware handles, to every state-changing operation.
+func documentIdempotencyKey(_ *huma.OpenAPI, op *huma.Operation) {
+	if op.Method == http.MethodGet || op.Method == http.MethodHead {
+		return
+	}
+	op.Parameters = append(op.Parameters, &huma.Param{
+		Name: "Idempotency-Key", In: "header",
+		Description: "Send the same key to retry safely: the same key and body replays the first response " +
+			"(24 hours); the same key with another body is refused (idempotency_key_reused).",
+		Schema: &huma.Schema{Type: "string", MinLength: ptr(1), MaxLength: ptr(255)},
+	})
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -223,7 +223,7 @@ func (m *Main) newAPI() *api.Server {
 	cfg := api.Config{Logger: m.Logger, Version: Version}
 	if m.DB != nil {
 		cfg.Services = api.Services{
-			Accounts: m.DB, Profiles: m.DB, Catalog: m.DB, Users: m.DB, Audit: m.DB, Keys: m.DB,
+			Accounts: m.DB, Profiles: m.DB, Catalog: m.DB, Users: m.DB, Audit: m.DB, Keys: m.DB, Idempotency: m.DB,
 		}
 		cfg.Ready = m.DB.Ping
 	}
