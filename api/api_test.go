@@ -425,4 +425,3 @@ func TestHealthReadyMetrics(t *testing.T) {
 		}
 	})
 }
-
