@@ -120,6 +120,12 @@ type Options struct {
 	PollInterval time.Duration
 	// Workers is how many accounts one node bills at once (default 4).
 	Workers int
+	// Register adds the workers of other packages (webhook delivery,
+	// email) to the client; their jobs go to QueueDefault or to queues
+	// named in Queues.
+	Register func(*river.Workers)
+	// Queues adds queues with their worker counts.
+	Queues map[string]int
 }
 
 // Runner is the River client with Kore Billing's jobs.
@@ -157,13 +163,20 @@ func New(db *store.DB, biller Biller, logger *slog.Logger, opts Options) (*Runne
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &billAccountWorker{biller: biller})
 	river.AddWorker(workers, &findDueWorker{biller: biller, runner: r})
+	if opts.Register != nil {
+		opts.Register(workers)
+	}
+	queues := map[string]river.QueueConfig{
+		river.QueueDefault: {MaxWorkers: 4},
+		queueBilling:       {MaxWorkers: opts.Workers},
+	}
+	for name, n := range opts.Queues {
+		queues[name] = river.QueueConfig{MaxWorkers: n}
+	}
 	client, err := river.NewClient(r.driver, &river.Config{
 		Logger:            logger.With(slog.String("component", "river")),
 		FetchPollInterval: opts.PollInterval,
-		Queues: map[string]river.QueueConfig{
-			river.QueueDefault: {MaxWorkers: 1},
-			queueBilling:       {MaxWorkers: opts.Workers},
-		},
+		Queues:            queues,
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(opts.FindDueEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return FindDueArgs{}, nil },
@@ -214,6 +227,15 @@ func (r *Runner) EnqueueBillTx(ctx context.Context, tx *sql.Tx, accountID int64,
 	opts := river.InsertOpts{Queue: queueBilling, MaxAttempts: 10, ScheduledAt: at}
 	if _, err := r.client.InsertTx(ctx, tx, BillAccountArgs{AccountID: accountID}, &opts); err != nil {
 		return fmt.Errorf("jobs: enqueue bill for account %d: %w", accountID, err)
+	}
+	return nil
+}
+
+// InsertTx enqueues any job in the transaction tx of the change it follows
+// from (the outbox pattern: the change and its job commit together).
+func (r *Runner) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	if _, err := r.client.InsertTx(ctx, tx, args, opts); err != nil {
+		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
 	}
 	return nil
 }
