@@ -26,6 +26,7 @@ var uniqueKeys = []struct{ constraint, columns, message string }{
 	{"billing_profiles_pkey", "billing_profiles.account_id", "The billing profile was changed at the same time; try again."},
 	{"api_keys_prefix_key", "api_keys.prefix", "An API key with this prefix exists; try again."},
 	{"api_keys_hash_key", "api_keys.hash", "An API key with this prefix exists; try again."},
+	{"console_users_email_key", "console_users.email", "A console user with this email already exists."},
 }
 
 // dbError is the one place driver errors become billing errors: a unique
