@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"time"
+
+	"github.com/kore-billing/korebill/billing"
+)
+
+type testClockSnapshot struct {
+	Name string    `json:"name"`
+	Now  time.Time `json:"now"`
+}
+
+// CreateTestClock stores a new test clock starting at c.Now.
+func (db *DB) CreateTestClock(ctx context.Context, c *billing.TestClock) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	c.Now = normTime(c.Now)
+	return db.inTx(ctx, "create test clock", func(tx *sql.Tx, now time.Time) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO test_clocks (name, now, created_at) VALUES ($1, $2, $3) RETURNING id`,
+			c.Name, db.timeArg(c.Now), db.timeArg(now)).Scan(&c.ID)
+		if err != nil {
+			return dbError(err, "create test clock", "")
+		}
+		c.CreatedAt = now
+		return db.writeAudit(ctx, tx, now, change{action: "test_clock.create", targetType: "test_clock",
+			targetID: strconv.FormatInt(c.ID, 10), after: testClockSnapshot{c.Name, c.Now}})
+	})
+}
+
+// FindTestClock returns ENOTFOUND for an unknown id.
+func (db *DB) FindTestClock(ctx context.Context, id int64) (*billing.TestClock, error) {
+	c := &billing.TestClock{}
+	err := db.db.QueryRowContext(ctx, `SELECT id, name, now, created_at FROM test_clocks WHERE id = $1`, id).
+		Scan(&c.ID, &c.Name, scanTime(&c.Now), scanTime(&c.CreatedAt))
+	if err != nil {
+		return nil, dbError(err, "find test clock", "Test clock "+strconv.FormatInt(id, 10))
+	}
+	return c, nil
+}
+
+// FindTestClocks lists every test clock, newest first.
+func (db *DB) FindTestClocks(ctx context.Context) ([]*billing.TestClock, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT id, name, now, created_at FROM test_clocks ORDER BY id DESC`)
+	if err != nil {
+		return nil, dbError(err, "find test clocks", "")
+	}
+	defer rows.Close()
+	var out []*billing.TestClock
+	for rows.Next() {
+		c := &billing.TestClock{}
+		if err := rows.Scan(&c.ID, &c.Name, scanTime(&c.Now), scanTime(&c.CreatedAt)); err != nil {
+			return nil, dbError(err, "find test clocks", "")
+		}
+		out = append(out, c)
+	}
+	return out, dbError(rows.Err(), "find test clocks", "")
+}
+
+// TestClockAccounts returns the ids of the accounts attached to a clock.
+func (db *DB) TestClockAccounts(ctx context.Context, clockID int64) ([]int64, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT id FROM accounts WHERE test_clock_id = $1 ORDER BY id`, clockID)
+	if err != nil {
+		return nil, dbError(err, "test clock accounts", "")
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, dbError(err, "test clock accounts", "")
+		}
+		ids = append(ids, id)
+	}
+	return ids, dbError(rows.Err(), "test clock accounts", "")
+}
+
+// AttachTestClock makes an account read its time from a clock. An account
+// is attached before it has billing history, so that its history is made by
+// the clock alone: ESTATE when it has invoices already or another clock.
+func (db *DB) AttachTestClock(ctx context.Context, clockID, accountID int64) error {
+	return db.inTx(ctx, "attach test clock", func(tx *sql.Tx, now time.Time) error {
+		if _, err := db.lockTestClock(ctx, tx, clockID); err != nil {
+			return err
+		}
+		var number string
+		var current sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT number, test_clock_id FROM accounts WHERE id = $1`+db.forUpdate(), accountID).
+			Scan(&number, &current)
+		if err != nil {
+			return dbError(err, "attach test clock", "Account")
+		}
+		if current.Valid {
+			if current.Int64 == clockID {
+				return nil
+			}
+			return billing.ReasonErrorf(billing.ESTATE, "test_clock_attached", "Account %s is attached to test clock %d already.", number, current.Int64)
+		}
+		var invoices int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM invoices WHERE account_id = $1`, accountID).Scan(&invoices); err != nil {
+			return dbError(err, "attach test clock", "")
+		}
+		if invoices > 0 {
+			return billing.ReasonErrorf(billing.ESTATE, "account_has_history",
+				"Account %s has invoices already; attach a test clock to a new account.", number)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET test_clock_id = $1 WHERE id = $2`, clockID, accountID); err != nil {
+			return dbError(err, "attach test clock", "")
+		}
+		return db.writeAudit(ctx, tx, now, change{action: "test_clock.attach", targetType: "account", targetID: number,
+			accountID: accountID, after: map[string]int64{"test_clock_id": clockID}})
+	})
+}
+
+// SetTestClockNow moves a clock forward to t; a clock never goes back.
+func (db *DB) SetTestClockNow(ctx context.Context, clockID int64, t time.Time) error {
+	t = normTime(t)
+	return db.inTx(ctx, "advance test clock", func(tx *sql.Tx, now time.Time) error {
+		c, err := db.lockTestClock(ctx, tx, clockID)
+		if err != nil {
+			return err
+		}
+		if t.Before(c.Now) {
+			return billing.ReasonErrorf(billing.EINVALID, "test_clock_backwards",
+				"Test clock %d is at %s; it only moves forward.", clockID, c.Now.Format(time.RFC3339))
+		}
+		if t.Equal(c.Now) {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE test_clocks SET now = $1 WHERE id = $2`, db.timeArg(t), clockID); err != nil {
+			return dbError(err, "advance test clock", "")
+		}
+		return db.writeAudit(ctx, tx, now, change{action: "test_clock.advance", targetType: "test_clock",
+			targetID: strconv.FormatInt(clockID, 10), before: testClockSnapshot{c.Name, c.Now}, after: testClockSnapshot{c.Name, t}})
+	})
+}
+
+func (db *DB) lockTestClock(ctx context.Context, tx *sql.Tx, id int64) (*billing.TestClock, error) {
+	c := &billing.TestClock{}
+	err := tx.QueryRowContext(ctx, `SELECT id, name, now, created_at FROM test_clocks WHERE id = $1`+db.forUpdate(), id).
+		Scan(&c.ID, &c.Name, scanTime(&c.Now), scanTime(&c.CreatedAt))
+	if err != nil {
+		return nil, dbError(err, "find test clock", "Test clock "+strconv.FormatInt(id, 10))
+	}
+	return c, nil
+}
