@@ -30,6 +30,9 @@ type Services struct {
 	Keys     billing.APIKeyService
 	// Idempotency keeps Idempotency-Key responses; nil turns the header off.
 	Idempotency IdempotencyStore
+	// TestClocks and Clocks serve test clocks, in test mode only.
+	TestClocks TestClockService
+	Clocks     TestClockAdvancer
 }
 
 // Config builds a Server.
@@ -39,14 +42,18 @@ type Config struct {
 	Version string
 	// Ready reports whether the service can serve (the database answers).
 	Ready func(context.Context) error
+	// TestMode allows test clocks; production servers leave it off.
+	TestMode bool
 }
 
 // Server holds the API's handlers.
 type Server struct {
 	Services
-	log      *slog.Logger
-	version  string
-	ready    func(context.Context) error
+	log     *slog.Logger
+	version string
+	ready   func(context.Context) error
+	// TestMode allows test clocks.
+	TestMode bool
 	api      huma.API
 	mux      *http.ServeMux
 	registry *prometheus.Registry
@@ -61,6 +68,7 @@ func New(c Config) *Server {
 		log:      c.Logger,
 		version:  c.Version,
 		ready:    c.Ready,
+		TestMode: c.TestMode,
 		mux:      http.NewServeMux(),
 		registry: prometheus.NewRegistry(),
 	}
@@ -101,6 +109,7 @@ func New(c Config) *Server {
 	s.registerUsers()
 	s.registerAudit()
 	s.registerKeys()
+	s.registerTestClocks()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})

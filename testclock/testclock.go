@@ -124,3 +124,12 @@ func (c *Clocks) lock(id int64) *sync.Mutex {
 	}
 	return c.locks[id]
 }
+
+// AdvanceTestClock is Advance for the API: the clock where it stopped.
+func (c *Clocks) AdvanceTestClock(ctx context.Context, id int64, to time.Time) (*billing.TestClock, error) {
+	r, err := c.Advance(ctx, id, to)
+	if err != nil {
+		return nil, err
+	}
+	return r.Clock, nil
+}
