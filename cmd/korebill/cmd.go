@@ -29,6 +29,9 @@ type Config struct {
 	Addr        string
 	LogLevel    string
 	LogFormat   string
+	// Mode is "test" (test clocks allowed; the default, for a newcomer's
+	// first run and the demo) or "production".
+	Mode string
 
 	// keys create
 	KeyRole    string
@@ -44,6 +47,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		problems = append(problems, fmt.Sprintf("--addr (KOREBILL_ADDR) %q is not host:port", c.Addr))
+	}
+	switch c.Mode {
+	case "test", "production":
+	default:
+		problems = append(problems, fmt.Sprintf("--mode (KOREBILL_MODE) %q must be test or production", c.Mode))
 	}
 	switch c.LogFormat {
 	case "text", "json":
@@ -86,6 +94,7 @@ func NewMain() *Main {
 			Addr:        "127.0.0.1:8080",
 			LogLevel:    "info",
 			LogFormat:   "text",
+			Mode:        "test",
 		},
 		Stdout: io.Discard,
 		Stderr: io.Discard,
@@ -158,6 +167,7 @@ func (m *Main) flagSet(cmd string) *flag.FlagSet {
 	str(&c.Addr, "addr", "KOREBILL_ADDR", "address to listen on")
 	str(&c.LogLevel, "log-level", "KOREBILL_LOG_LEVEL", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "KOREBILL_LOG_FORMAT", "text or json")
+	str(&c.Mode, "mode", "KOREBILL_MODE", "test (test clocks allowed) or production")
 	if cmd == "keys-create" {
 		fs.StringVar(&c.KeyRole, "role", "operator", "operator, platform, owner, billing_admin or viewer")
 		fs.StringVar(&c.KeyAccount, "account", "", "account number, for owner, billing_admin and viewer keys")
@@ -220,10 +230,11 @@ func (m *Main) openDB(ctx context.Context) error {
 }
 
 func (m *Main) newAPI() *api.Server {
-	cfg := api.Config{Logger: m.Logger, Version: Version}
+	cfg := api.Config{Logger: m.Logger, Version: Version, TestMode: m.Config.Mode == "test"}
 	if m.DB != nil {
 		cfg.Services = api.Services{
 			Accounts: m.DB, Profiles: m.DB, Catalog: m.DB, Users: m.DB, Audit: m.DB, Keys: m.DB, Idempotency: m.DB,
+			TestClocks: m.DB,
 		}
 		cfg.Ready = m.DB.Ping
 	}
