@@ -88,6 +88,7 @@ type Subscription struct {
 	Terms
 	Anchor            Date   // the day periods are anchored to
 	Period            Period // the current period; zero on a free plan
+	PeriodBilled      bool   // the current period's invoice has been issued
 	Status            SubscriptionStatus
 	CancelAtPeriodEnd bool
 	Scheduled         *Terms    // terms that start at the period end

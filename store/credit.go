@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/kore-billing/korebill/billing"
+)
+
+// CreditReason says why an account's credit balance moved.
+type CreditReason string
+
+const (
+	CreditSignup       CreditReason = "signup"        // the signup credit
+	CreditInactivity   CreditReason = "inactivity"    // a seat inactive 15 days
+	CreditApplied      CreditReason = "applied"       // taken by an invoice (negative)
+	CreditChangeCredit CreditReason = "change_credit" // a change whose credit exceeded its charge
+	CreditRefund       CreditReason = "refund"        // given back by a credit note
+	CreditAdjustment   CreditReason = "adjustment"    // an operator's correction
+)
+
+// CreditTransaction is one movement of an account's credit balance, with
+// the balance after it. DESIGN: "credits never expire unless stated and are
+// applied to invoices before the card is charged."
+type CreditTransaction struct {
+	ID           int64
+	AccountID    int64
+	Amount       billing.Money // positive: credit given; negative: credit used
+	Reason       CreditReason
+	InvoiceID    *int64
+	UserID       string // the managed user of an inactivity credit
+	BalanceAfter billing.Money
+	Description  string
+	CreatedAt    time.Time
+}
+
+// AddCredit records ct and moves the account's credit balance by ct.Amount
+// in the same transaction, setting ct's ID, BalanceAfter and CreatedAt. The
+// caller has locked the account (LockAccount). A movement that would make
+// the balance negative is an EINVALID error.
+func (tx *Tx) AddCredit(ct *CreditTransaction) error {
+	var balance int64
+	var currency string
+	err := tx.tx.QueryRowContext(tx.ctx, `SELECT credit_balance, currency FROM accounts WHERE id = $1`, ct.AccountID).
+		Scan(&balance, &currency)
+	if err != nil {
+		return dbError(err, "add credit", "Account")
+	}
+	if ct.Amount.Currency != currency {
+		return billing.ReasonErrorf(billing.EINVALID, "currency_mismatch", "Credit in %s on an account in %s.", ct.Amount.Currency, currency)
+	}
+	after := balance + ct.Amount.Amount
+	if after < 0 {
+		return billing.ReasonErrorf(billing.EINVALID, "negative_credit_balance", "The credit balance cannot go below zero.")
+	}
+	var invoiceID, userID any
+	if ct.InvoiceID != nil {
+		invoiceID = *ct.InvoiceID
+	}
+	if ct.UserID != "" {
+		userID = ct.UserID
+	}
+	err = tx.tx.QueryRowContext(tx.ctx, `
+		INSERT INTO credit_transactions (account_id, amount, currency, reason, invoice_id, user_id, balance_after,
+			description, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		ct.AccountID, ct.Amount.Amount, currency, ct.Reason, invoiceID, userID, after, ct.Description,
+		tx.db.timeArg(tx.now)).Scan(&ct.ID)
+	if err != nil {
+		return dbError(err, "add credit", "")
+	}
+	if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE accounts SET credit_balance = $1, updated_at = $2 WHERE id = $3`,
+		after, tx.db.timeArg(tx.now), ct.AccountID); err != nil {
+		return dbError(err, "add credit", "")
+	}
+	ct.BalanceAfter = billing.Money{Amount: after, Currency: currency}
+	ct.CreatedAt = tx.now
+	return nil
+}
+
+// FindCreditTransactions returns a page of the account's credit ledger,
+// newest first, and its length.
+func (db *DB) FindCreditTransactions(ctx context.Context, accountID int64, limit, offset int) ([]*CreditTransaction, int, error) {
+	limit, offset = pageLimit(limit, offset)
+	var out []*CreditTransaction
+	var total int
+	err := db.inReadTx(ctx, "find credit transactions", func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM credit_transactions WHERE account_id = $1`, accountID).Scan(&total); err != nil {
+			return dbError(err, "count credit transactions", "")
+		}
+		rows, err := tx.QueryContext(ctx, `
+			SELECT id, account_id, amount, currency, reason, invoice_id, user_id, balance_after, description, created_at
+			FROM credit_transactions WHERE account_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3`, accountID, limit, offset)
+		if err != nil {
+			return dbError(err, "find credit transactions", "")
+		}
+		defer rows.Close()
+		out = []*CreditTransaction{}
+		for rows.Next() {
+			var ct CreditTransaction
+			var invoiceID sql.NullInt64
+			var userID sql.NullString
+			if err := rows.Scan(&ct.ID, &ct.AccountID, &ct.Amount.Amount, &ct.Amount.Currency, &ct.Reason, &invoiceID,
+				&userID, &ct.BalanceAfter.Amount, &ct.Description, scanTime(&ct.CreatedAt)); err != nil {
+				return dbError(err, "find credit transactions", "")
+			}
+			ct.BalanceAfter.Currency = ct.Amount.Currency
+			if invoiceID.Valid {
+				ct.InvoiceID = &invoiceID.Int64
+			}
+			ct.UserID = userID.String
+			out = append(out, &ct)
+		}
+		return dbError(rows.Err(), "find credit transactions", "")
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
