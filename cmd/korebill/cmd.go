@@ -15,6 +15,7 @@ import (
 
 	"github.com/kore-billing/korebill/api"
 	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/console"
 	"github.com/kore-billing/korebill/store"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	KeyRole    string
 	KeyAccount string
 	KeyName    string
+
+	// Console: session settings; users create (console.go).
+	Console ConsoleConfig
 }
 
 // Validate names every setting that is wrong.
@@ -79,8 +83,9 @@ type Main struct {
 	Logger         *slog.Logger
 
 	DB     *store.DB
-	API    *api.Server
-	server *http.Server
+	API     *api.Server
+	Console *console.Server
+	server  *http.Server
 	ln     net.Listener
 	// Ready is closed once Run is serving (tests wait on it).
 	Ready chan struct{}
@@ -110,6 +115,9 @@ Usage:
   korebill migrate [flags]   apply database migrations and exit
   korebill keys create --role ROLE [--account KB-000001] [--name NAME]
                              make an API key and print it once
+  korebill users create --email EMAIL --role ROLE [--account KB-000001] [--name NAME] [--password PW]
+                             make a console user (a password is generated and printed once
+                             unless --password or $KOREBILL_USER_PASSWORD gives one)
   korebill openapi           print the OpenAPI document
   korebill version           print the version
 
@@ -130,8 +138,15 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 		}
 		cmd, rest = "keys-create", rest[1:]
 	}
+	if cmd == "users" {
+		if len(rest) == 0 || rest[0] != "create" {
+			fmt.Fprintln(m.Stderr, "usage: korebill users create --email EMAIL --role ROLE [--account KB-000001] [--name NAME] [--password PW]")
+			return errUsage
+		}
+		cmd, rest = "users-create", rest[1:]
+	}
 	switch cmd {
-	case "serve", "migrate", "keys-create", "openapi", "version":
+	case "serve", "migrate", "keys-create", "users-create", "openapi", "version":
 	case "-h", "--help", "help":
 		fs := m.flagSet("serve")
 		fs.SetOutput(m.Stderr)
@@ -173,6 +188,7 @@ func (m *Main) flagSet(cmd string) *flag.FlagSet {
 		fs.StringVar(&c.KeyAccount, "account", "", "account number, for owner, billing_admin and viewer keys")
 		fs.StringVar(&c.KeyName, "name", "", "a name to recognise the key by")
 	}
+	m.consoleFlags(fs, cmd)
 	return fs
 }
 
@@ -203,6 +219,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return nil
 	case "keys-create":
 		return m.createKey(ctx)
+	case "users-create":
+		return m.createUser(ctx)
 	}
 	return m.serve(ctx)
 }
@@ -246,7 +264,17 @@ func (m *Main) serve(ctx context.Context) error {
 	if err := m.firstOperatorKey(ctx); err != nil {
 		return err
 	}
+	if err := m.firstConsoleUser(ctx); err != nil {
+		return err
+	}
 	m.API = m.newAPI()
+	cs, err := m.newConsole()
+	if err != nil {
+		return err
+	}
+	m.Console = cs
+	m.Console.Register(m.API.Mux()) // the console's pages beside the API, behind the same Wrap
+	go m.Console.CleanupSessions(ctx, 10*time.Minute)
 	ln, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/console"
+	"github.com/kore-billing/korebill/store"
+)
+
+// ConsoleConfig is the console's part of the configuration.
+type ConsoleConfig struct {
+	SecureCookies      bool
+	SessionIdleTimeout time.Duration
+	SessionLifetime    time.Duration
+
+	// users create
+	UserEmail    string
+	UserRole     string
+	UserAccount  string
+	UserName     string
+	UserPassword string
+}
+
+// consoleFlags adds the console's flags for cmd to fs.
+func (m *Main) consoleFlags(fs *flag.FlagSet, cmd string) {
+	c := &m.Config.Console
+	if cmd == "serve" {
+		if v, ok := os.LookupEnv("KOREBILL_SECURE_COOKIES"); ok {
+			c.SecureCookies = v == "1" || strings.EqualFold(v, "true")
+		}
+		fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies,
+			"mark the console's session cookie Secure: set when the console is reached over https ($KOREBILL_SECURE_COOKIES)")
+		dur := func(p *time.Duration, name, env, help string) {
+			if v, ok := os.LookupEnv(env); ok {
+				if d, err := time.ParseDuration(v); err == nil {
+					*p = d
+				}
+			}
+			fs.DurationVar(p, name, *p, help+" ($"+env+")")
+		}
+		dur(&c.SessionIdleTimeout, "session-idle-timeout", "KOREBILL_SESSION_IDLE_TIMEOUT", "sign a console user out after this long without a request")
+		dur(&c.SessionLifetime, "session-lifetime", "KOREBILL_SESSION_LIFETIME", "sign a console user out after this long in any case")
+	}
+	if cmd == "users-create" {
+		fs.StringVar(&c.UserEmail, "email", "", "the user's email, which they sign in with")
+		fs.StringVar(&c.UserRole, "role", "", "operator, owner, billing_admin or viewer")
+		fs.StringVar(&c.UserAccount, "account", "", "account number, for owner, billing_admin and viewer")
+		fs.StringVar(&c.UserName, "name", "", "the user's name")
+		c.UserPassword = os.Getenv("KOREBILL_USER_PASSWORD")
+		fs.StringVar(&c.UserPassword, "password", c.UserPassword,
+			"the password (at least 12 characters; $KOREBILL_USER_PASSWORD); without one, a password is generated and printed once")
+	}
+}
+
+// newConsole builds the console on the database.
+func (m *Main) newConsole() (*console.Server, error) {
+	c := m.Config.Console
+	return console.New(console.Config{
+		Services: console.Services{Accounts: m.DB, Profiles: m.DB, Audit: m.DB, Users: m.DB},
+		Sessions: m.DB.Sessions(), Logger: m.Logger, SecureCookies: c.SecureCookies,
+		IdleTimeout: c.SessionIdleTimeout, Lifetime: c.SessionLifetime,
+	})
+}
+
+// firstConsoleUser makes an operator who can sign in to the console on the
+// first start of a new database, and prints the password once.
+func (m *Main) firstConsoleUser(ctx context.Context) error {
+	n, err := m.DB.CountConsoleUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("count console users: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	password := store.GeneratePassword()
+	u := &store.ConsoleUser{Email: "admin@localhost", Name: "First operator", Role: billing.RoleOperator}
+	if err := m.DB.CreateConsoleUser(ctx, u, password); err != nil {
+		return fmt.Errorf("create first console user: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "A new database: sign in to the console at http://%s/ as an operator. The password is shown only this once.\n\n  email:    %s\n  password: %s\n\n",
+		m.Config.Addr, u.Email, password)
+	return nil
+}
+
+// createUser is `korebill users create`.
+func (m *Main) createUser(ctx context.Context) error {
+	ctx = billing.NewContextWithActor(ctx, billing.Actor{Name: "cli", Role: billing.RoleOperator})
+	c := m.Config.Console
+	u := &store.ConsoleUser{Email: c.UserEmail, Name: c.UserName, Role: billing.Role(c.UserRole)}
+	if c.UserAccount != "" {
+		a, err := m.DB.FindAccountByNumber(ctx, c.UserAccount)
+		if err != nil {
+			return fmt.Errorf("--account: %s", billing.ErrorMessage(err))
+		}
+		u.AccountID = a.ID
+	}
+	password, generated := c.UserPassword, false
+	if password == "" {
+		password, generated = store.GeneratePassword(), true
+	}
+	if err := m.DB.CreateConsoleUser(ctx, u, password); err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintf(m.Stdout, "created %s (%s)\n", u.Email, u.Role)
+	if generated {
+		fmt.Fprintf(m.Stdout, "password: %s\n(shown only this once)\n", password)
+	}
+	return nil
+}
+
+// cliError says every field a billing error names, as flags: "--email: …;
+// --password: …".
+func cliError(err error) error {
+	var be *billing.Error
+	if !errors.As(err, &be) || len(be.Fields) == 0 {
+		return fmt.Errorf("%s", billing.ErrorMessage(err))
+	}
+	var parts []string
+	for _, f := range be.Fields {
+		parts = append(parts, "--"+f.Field+": "+f.Message)
+	}
+	return errors.New(strings.Join(parts, "; "))
+}

@@ -1,0 +1,130 @@
+package console
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/store"
+)
+
+// accountsPageSize is how many accounts the operator's list shows at once.
+const accountsPageSize = 25
+
+// accountsPage is the operator's accounts list.
+type accountsPage struct {
+	Query    string
+	Status   string
+	Statuses []billing.AccountStatus
+	Accounts []*billing.Account
+	Total    int
+	Page     int
+	Pages    int
+	First    int // 1-based index of the first row shown
+	Last     int
+}
+
+func (s *Server) handleAccounts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	data := accountsPage{
+		Query:    strings.TrimSpace(q.Get("q")),
+		Status:   q.Get("status"),
+		Statuses: []billing.AccountStatus{billing.StatusActive, billing.StatusPastDue, billing.StatusSuspended, billing.StatusClosed},
+		Page:     1,
+	}
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 {
+		data.Page = n
+	}
+	filter := billing.AccountFilter{Query: data.Query, Limit: accountsPageSize, Offset: (data.Page - 1) * accountsPageSize}
+	switch st := billing.AccountStatus(data.Status); st {
+	case billing.StatusActive, billing.StatusPastDue, billing.StatusSuspended, billing.StatusClosed:
+		filter.Status = &st
+	default:
+		data.Status = ""
+	}
+	accounts, total, err := s.Accounts.FindAccounts(r.Context(), filter)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	data.Accounts, data.Total = accounts, total
+	data.Pages = max(1, (total+accountsPageSize-1)/accountsPageSize)
+	if len(accounts) > 0 {
+		data.First = filter.Offset + 1
+		data.Last = filter.Offset + len(accounts)
+	}
+	s.render(w, r, http.StatusOK, "accounts", &view{Title: "Accounts", Section: "accounts", Data: data})
+}
+
+// accountForm is the operator's "Create an account" form.
+type accountForm struct {
+	Name        string
+	Domain      string
+	BillingType string
+	AccountType string
+	Currency    string
+	TimeZone    string
+}
+
+type newAccountPage struct {
+	Form   accountForm
+	Errors map[string]string
+	Order  []string
+}
+
+var accountFieldOrder = []string{"name", "domain", "billing_type", "account_type", "currency", "time_zone"}
+
+func (s *Server) handleNewAccountForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "account_new", &view{Title: "Create an account", Section: "accounts", Data: newAccountPage{
+		Form:   accountForm{BillingType: "online", AccountType: "enterprise", Currency: "USD", TimeZone: "UTC"},
+		Errors: map[string]string{}, Order: accountFieldOrder,
+	}})
+}
+
+func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) {
+	v := r.PostFormValue
+	form := accountForm{Name: v("name"), Domain: v("domain"), BillingType: v("billing_type"),
+		AccountType: v("account_type"), Currency: strings.ToUpper(strings.TrimSpace(v("currency"))), TimeZone: strings.TrimSpace(v("time_zone"))}
+	a := &billing.Account{Name: form.Name, Domain: form.Domain, BillingType: billing.BillingType(form.BillingType),
+		AccountType: billing.AccountType(form.AccountType), Currency: form.Currency, TimeZone: form.TimeZone}
+	err := s.Accounts.CreateAccount(r.Context(), a)
+	switch billing.ErrorCode(err) {
+	case "":
+		s.flash(r, "Account "+a.Number+" created.")
+		http.Redirect(w, r, "/accounts/"+a.Number, http.StatusSeeOther)
+		return
+	case billing.EINVALID, billing.ECONFLICT:
+		errs := fieldErrors(err)
+		if len(errs) == 0 { // a conflict: the one unique field a person types is the domain
+			errs["domain"] = billing.ErrorMessage(err)
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, "account_new", &view{Title: "Create an account", Section: "accounts",
+			Data: newAccountPage{Form: form, Errors: errs, Order: accountFieldOrder}})
+	default:
+		s.error(w, r, err)
+	}
+}
+
+// accountPage is an account's overview as an operator sees it.
+type accountPage struct {
+	Users []*store.ConsoleUser
+}
+
+func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.account(w, r)
+	if !ok {
+		return
+	}
+	if billing.ActorFromContext(r.Context()).Role != billing.RoleOperator {
+		// An account's own people start from its summary.
+		http.Redirect(w, r, "/accounts/"+a.Number+"/summary", http.StatusSeeOther)
+		return
+	}
+	users, err := s.Users.FindConsoleUsers(r.Context(), store.ConsoleUserFilter{AccountID: a.ID, Limit: 100})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "account", &view{Title: a.Name, Section: "account", Account: a, Data: accountPage{Users: users}})
+}
