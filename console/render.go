@@ -55,9 +55,9 @@ func parsePages() (*pages, error) {
 // view is what every page template gets.
 type view struct {
 	Title   string
-	Section string           // the nav entry that is current
+	Section string             // the nav entry that is current
 	User    *store.ConsoleUser // nil when signed out
-	Account *billing.Account // the account in view, if any
+	Account *billing.Account   // the account in view, if any
 	CSRF    string
 	Flash   string
 	Data    any
@@ -188,7 +188,7 @@ func fieldErrors(err error) map[string]string {
 // field is one labelled input, as the "field" template draws it.
 type field struct {
 	ID, Name, Label, Type, Value, Err, Hint, Autocomplete, Inputmode string
-	Optional, Required, Readonly, Autofocus                         bool
+	Optional, Required, Readonly, Autofocus                          bool
 }
 
 // newField builds a field for the "field" template: name as the form and

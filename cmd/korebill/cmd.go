@@ -82,11 +82,11 @@ type Main struct {
 	Clock          billing.Clock
 	Logger         *slog.Logger
 
-	DB     *store.DB
+	DB      *store.DB
 	API     *api.Server
 	Console *console.Server
 	server  *http.Server
-	ln     net.Listener
+	ln      net.Listener
 	// Ready is closed once Run is serving (tests wait on it).
 	Ready chan struct{}
 }
