@@ -267,7 +267,7 @@ func (s *Server) base(h http.Handler) http.Handler {
 			l = l.With(slog.String("request_id", id))
 		}
 		r = r.WithContext(context.WithValue(r.Context(), reqKey{}, &request{log: l}))
-		s.crossSite.Handler(s.sessions.LoadAndSave(checked)).ServeHTTP(w, r)
+		s.sessions.LoadAndSave(s.crossSite.Handler(checked)).ServeHTTP(w, r)
 	})
 }
 

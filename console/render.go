@@ -227,7 +227,7 @@ func fieldID(name string) string { return strings.ReplaceAll(name, ".", "-") }
 // errorList is the summary of a form's errors, in the form's field order.
 type errorItem struct{ ID, Message string }
 
-func errorSummary(errs map[string]string, order ...string) []errorItem {
+func errorSummary(errs map[string]string, order []string) []errorItem {
 	var out []errorItem
 	seen := map[string]bool{}
 	for _, name := range order {

@@ -1,0 +1,96 @@
+package console_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/kore-billing/korebill/api"
+	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/console"
+	"github.com/kore-billing/korebill/store"
+)
+
+// The people every test signs in as, and their passwords.
+const (
+	operatorEmail = "ops@kore.test"
+	ownerEmail    = "ada@acme.test"
+	viewerEmail   = "vic@acme.test"
+	globexEmail   = "gina@globex.test"
+	password      = "correct horse battery staple"
+)
+
+// bundle is what setup makes: the real handler (API and console on one
+// mux, behind the API's Wrap) on a loopback server, over db, with two
+// accounts and their people.
+type bundle struct {
+	db      *store.DB
+	srv     *httptest.Server
+	console *console.Server
+	acme    *billing.Account
+	globex  *billing.Account
+}
+
+func setup(t *testing.T, db *store.DB) *bundle {
+	t.Helper()
+	ctx := billing.NewContextWithActor(context.Background(), billing.Actor{Name: "test", Role: billing.RoleOperator})
+	b := &bundle{db: db}
+	b.acme = &billing.Account{Name: "Acme Corp", Domain: "acme.test", TimeZone: "America/New_York"}
+	b.globex = &billing.Account{Name: "Globex", Domain: "globex.test", Currency: "EUR", TimeZone: "Europe/Berlin"}
+	for _, a := range []*billing.Account{b.acme, b.globex} {
+		if err := db.CreateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []*store.ConsoleUser{
+		{Email: operatorEmail, Name: "Olive Operator", Role: billing.RoleOperator},
+		{Email: ownerEmail, Name: "Ada Lovelace", Role: billing.RoleOwner, AccountID: b.acme.ID},
+		{Email: viewerEmail, Name: "Vic Viewer", Role: billing.RoleViewer, AccountID: b.acme.ID},
+		{Email: globexEmail, Name: "Gina", Role: billing.RoleBillingAdmin, AccountID: b.globex.ID},
+	} {
+		if err := db.CreateConsoleUser(ctx, u, password); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	apiServer := api.New(api.Config{Services: api.Services{
+		Accounts: db, Profiles: db, Catalog: db, Users: db, Audit: db, Keys: db,
+	}})
+	cs, err := console.New(console.Config{
+		Services: console.Services{Accounts: db, Profiles: db, Audit: db, Users: db},
+		Sessions: db.Sessions(),
+		Logger:   slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.Register(apiServer.Mux())
+	b.console = cs
+	b.srv = httptest.NewServer(apiServer.Handler())
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+// acmeProfile is a valid billing profile for Acme.
+func (b *bundle) setAcmeProfile(t *testing.T) {
+	t.Helper()
+	ctx := billing.NewContextWithActor(context.Background(), billing.Actor{Name: "test", Role: billing.RoleOperator})
+	err := b.db.SetProfile(ctx, &billing.BillingProfile{
+		AccountID: b.acme.ID, CompanyName: "Acme Corp", ContactName: "Ada Lovelace",
+		Address: billing.Address{Line1: "1 Market St", City: "San Francisco", Region: "CA", PostalCode: "94105", Country: "US"},
+		Phone:   "+14155550132", Email: "billing@acme.test", InvoiceEmails: []string{"ap@acme.test"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testLog writes the console's warnings and errors to the test's log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
