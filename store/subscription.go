@@ -510,3 +510,36 @@ func (tx *Tx) SetUserReactivatedPeriod(accountID int64, userID string, start bil
 		WHERE account_id = $2 AND user_id = $3`, dateArg(start), accountID, userID)
 	return dbError(err, "mark reactivated user", "")
 }
+
+// AccountSnapshot is what the audit trail records of an account, for
+// engine events that create one.
+type AccountSnapshot = accountSnapshot
+
+// SnapshotAccount returns the audit snapshot of a.
+func SnapshotAccount(a *billing.Account) AccountSnapshot { return snapshotAccount(a) }
+
+// CreateAccount validates a, gives it the next account number and stores it
+// active with no credit, as DB.CreateAccount does but in the engine's
+// transaction and without an audit event of its own (the engine writes one
+// for the account and its subscription).
+func (tx *Tx) CreateAccount(a *billing.Account) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	a.Status = billing.StatusActive
+	a.CreditBalance = billing.Zero(a.Currency)
+	n, err := tx.db.nextAccountNumber(tx.ctx, tx.tx)
+	if err != nil {
+		return err
+	}
+	a.Number = billing.FormatAccountNumber(n)
+	a.CreatedAt, a.UpdatedAt = tx.now, tx.now
+	err = tx.tx.QueryRowContext(tx.ctx, `
+		INSERT INTO accounts (number, name, domain, billing_type, account_type, currency, time_zone,
+			status, credit_balance, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		RETURNING id`,
+		a.Number, a.Name, a.Domain, a.BillingType, a.AccountType, a.Currency, a.TimeZone, a.Status,
+		a.CreditBalance.Amount, tx.db.timeArg(tx.now), tx.db.timeArg(tx.now)).Scan(&a.ID)
+	return dbError(err, "create account", "")
+}

@@ -1,0 +1,323 @@
+// Package engine holds the services that change billing state: it creates
+// accounts with their subscription, previews and confirms changes, buys
+// contract subscriptions, applies the seat rules to the managed-user
+// roster, issues invoices and credit notes, and runs everything due for an
+// account (BillAccount) — renewals, period invoices, overage true-ups and
+// inactivity credits.
+//
+// The rules are pure functions in billing; the SQL is in store. Each
+// exported method that changes state owns one transaction (store.DB.InTx),
+// locks the account row first so that changes to one account run one after
+// another, and writes one audit event. It must not import api, console,
+// jobs or net/http.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/store"
+)
+
+// Plan codes of the demo catalog that the engine relies on.
+const (
+	PlanFree       = "free"
+	PlanPremium    = "premium"
+	PlanEnterprise = "enterprise"
+)
+
+// Config builds an Engine.
+type Config struct {
+	// DB is the store. Required.
+	DB *store.DB
+	// Clock is the time of accounts without a test clock; nil means
+	// billing.SystemClock.
+	Clock billing.Clock
+	// Logger receives a line per billing step; nil discards.
+	Logger *slog.Logger
+	// SignupCredit is given to every new online account, in minor units
+	// of its currency (DESIGN: "signup credits … online accounts only").
+	// Zero gives none.
+	SignupCredit int64
+	// BeforeStep, when set, is called inside each BillAccount step's
+	// transaction before the step writes; an error fails the step (and
+	// rolls it back). Tests use it to stop a billing run midway.
+	BeforeStep func(ctx context.Context, accountID int64, step Step) error
+}
+
+// Validate names every missing dependency.
+func (c Config) Validate() error {
+	if c.DB == nil {
+		return errors.New("engine: Config.DB is required")
+	}
+	if c.SignupCredit < 0 {
+		return errors.New("engine: Config.SignupCredit cannot be negative")
+	}
+	return nil
+}
+
+// Engine runs the billing services.
+type Engine struct {
+	db           *store.DB
+	clock        billing.Clock
+	log          *slog.Logger
+	signupCredit int64
+	beforeStep   func(ctx context.Context, accountID int64, step Step) error
+}
+
+// New returns an engine for c.
+func New(c Config) (*Engine, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{db: c.DB, clock: c.Clock, log: c.Logger, signupCredit: c.SignupCredit, beforeStep: c.BeforeStep}
+	if e.clock == nil {
+		e.clock = billing.SystemClock{}
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	return e, nil
+}
+
+// DB returns the engine's store, for reads the engine does not wrap.
+func (e *Engine) DB() *store.DB { return e.db }
+
+// SeedCatalog creates the demo catalog's plans that do not exist yet — Free
+// ($0), Premium ($10/user/month or $100/user/year) and Enterprise
+// ($20/user/month or $200/user/year), in USD — and leaves existing ones as
+// they are, so it can run at every start.
+func (e *Engine) SeedCatalog(ctx context.Context) error {
+	usd := func(month, year int64) []billing.Price {
+		return []billing.Price{
+			{Interval: billing.Month, UnitPrice: billing.NewMoney(month, "USD")},
+			{Interval: billing.Year, UnitPrice: billing.NewMoney(year, "USD")},
+		}
+	}
+	plans := []struct {
+		plan    billing.Plan
+		version billing.PlanVersion
+	}{
+		{billing.Plan{Code: PlanFree, Name: "Free", Description: "Kore for everyone, at no cost."},
+			billing.PlanVersion{Prices: usd(0, 0), Features: []string{"Core features"}}},
+		{billing.Plan{Code: PlanPremium, Name: "Premium", Description: "Per user, billed monthly or annually."},
+			billing.PlanVersion{Prices: usd(1000, 10000), Features: []string{"Core features", "Admin console", "Priority support"}}},
+		{billing.Plan{Code: PlanEnterprise, Name: "Enterprise", Description: "$16.67 per user per month, billed annually; usually on a contract."},
+			billing.PlanVersion{Prices: usd(2000, 20000), Features: []string{"Core features", "Admin console", "Priority support", "SSO", "Audit log"}}},
+	}
+	for _, p := range plans {
+		if _, err := e.db.FindPlanByCode(ctx, p.plan.Code); err == nil {
+			continue
+		} else if billing.ErrorCode(err) != billing.ENOTFOUND {
+			return err
+		}
+		plan, version := p.plan, p.version
+		if err := e.db.CreatePlan(ctx, &plan, &version); err != nil && billing.ErrorCode(err) != billing.ECONFLICT {
+			return err
+		}
+	}
+	return nil
+}
+
+// state is one account inside a transaction: locked, with its time.
+type state struct {
+	tx    *store.Tx
+	a     *billing.Account
+	sub   *billing.Subscription
+	now   time.Time
+	loc   *time.Location
+	today billing.Date
+}
+
+// open locks the account, fixes the transaction's time to the account's
+// (its test clock's when it has one) and reads its subscription, giving it
+// the Free plan when it has none yet.
+func (e *Engine) open(ctx context.Context, tx *store.Tx, accountID int64) (*state, error) {
+	a, err := tx.LockAccount(accountID)
+	if err != nil {
+		return nil, err
+	}
+	clock, err := tx.TestClockNow(accountID)
+	if err != nil {
+		return nil, err
+	}
+	now := e.clock.Now()
+	if clock != nil {
+		now = *clock
+	}
+	tx.SetNow(now)
+	st := &state{tx: tx, a: a, now: tx.Now(), loc: a.Location()}
+	st.today = billing.DateOf(st.now, st.loc)
+	if st.sub, err = tx.FindSubscription(accountID); err != nil {
+		return nil, err
+	}
+	if st.sub == nil {
+		sub, err := e.freeSubscription(tx, a)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.CreateSubscription(sub); err != nil {
+			return nil, err
+		}
+		if err := tx.Audit("subscription.create", "subscription", a.Number, a.ID, nil, snapshot(sub, nil)); err != nil {
+			return nil, err
+		}
+		st.sub = sub
+	}
+	return st, nil
+}
+
+// now returns the account's time: its test clock's, or the engine's.
+func (e *Engine) accountNow(ctx context.Context, accountID int64) (time.Time, error) {
+	clock, err := e.db.AccountTestClockNow(ctx, accountID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if clock != nil {
+		return *clock, nil
+	}
+	return e.clock.Now(), nil
+}
+
+// freeSubscription is the subscription of an account on the Free plan: no
+// period, no seats, nothing billed.
+func (e *Engine) freeSubscription(tx *store.Tx, a *billing.Account) (*billing.Subscription, error) {
+	terms, err := freeTerms(tx, a.Currency)
+	if err != nil {
+		return nil, err
+	}
+	return &billing.Subscription{AccountID: a.ID, Terms: terms, Status: billing.SubscriptionActive,
+		OnJoin: defaultJoinPolicy(a.BillingType)}, nil
+}
+
+func freeTerms(tx *store.Tx, currency string) (billing.Terms, error) {
+	plan, err := tx.FindPlanByCode(PlanFree)
+	if billing.ErrorCode(err) == billing.ENOTFOUND || (err == nil && plan.Current == nil) {
+		return billing.Terms{}, fmt.Errorf("engine: the catalog has no %q plan: seed it first (Engine.SeedCatalog)", PlanFree)
+	} else if err != nil {
+		return billing.Terms{}, err
+	}
+	return billing.Terms{Plan: planRef(plan, plan.Current), Interval: billing.Month, Seats: 0,
+		UnitPrice: billing.Zero(currency)}, nil
+}
+
+// defaultJoinPolicy: an online account buys the seat of each user who joins
+// (DESIGN: "each new managed user is charged for the rest of the
+// period"); a contract lets the user count toward its overage.
+func defaultJoinPolicy(bt billing.BillingType) billing.JoinPolicy {
+	if bt == billing.BillingSubscription {
+		return billing.JoinLeaveFree
+	}
+	return billing.JoinAutoIncrease
+}
+
+func planRef(p *billing.Plan, v *billing.PlanVersion) billing.PlanRef {
+	return billing.PlanRef{VersionID: v.ID, Code: p.Code, Name: p.Name, Version: v.Version}
+}
+
+// subscriptionSnapshot is what the audit trail records of a subscription.
+type subscriptionSnapshot struct {
+	Plan              billing.PlanRef            `json:"plan"`
+	Interval          billing.Interval           `json:"interval"`
+	Seats             int64                      `json:"seats"`
+	UnitPrice         billing.Money              `json:"unit_price"`
+	Anchor            billing.Date               `json:"anchor"`
+	Period            billing.Period             `json:"period"`
+	PeriodBilled      bool                       `json:"period_billed"`
+	Status            billing.SubscriptionStatus `json:"status"`
+	CancelAtPeriodEnd bool                       `json:"cancel_at_period_end"`
+	Scheduled         *billing.Terms             `json:"scheduled,omitempty"`
+	Contract          *billing.Contract          `json:"contract,omitempty"`
+	OnJoin            billing.JoinPolicy         `json:"on_join"`
+	PeakUsers         int64                      `json:"peak_users"`
+	Invoice           string                     `json:"invoice,omitempty"`
+}
+
+func snapshot(s *billing.Subscription, inv *billing.Invoice) subscriptionSnapshot {
+	snap := subscriptionSnapshot{Plan: s.Plan, Interval: s.Interval, Seats: s.Seats, UnitPrice: s.UnitPrice,
+		Anchor: s.Anchor, Period: s.Period, PeriodBilled: s.PeriodBilled, Status: s.Status,
+		CancelAtPeriodEnd: s.CancelAtPeriodEnd, Scheduled: s.Scheduled, Contract: s.Contract, OnJoin: s.OnJoin,
+		PeakUsers: s.PeakUsers}
+	if inv != nil {
+		snap.Invoice = inv.Number
+	}
+	return snap
+}
+
+// Overview is an account's subscription as the console shows it.
+type Overview struct {
+	Account      billing.Account
+	Subscription billing.Subscription
+	ManagedUsers int64     // in use
+	Now          time.Time // the account's time (its test clock's, if any)
+	Today        billing.Date
+	RenewsAt     *time.Time // local midnight of the period end; nil on Free
+}
+
+// Subscription returns the account's subscription and the figures around
+// it. It writes nothing.
+func (e *Engine) Subscription(ctx context.Context, accountID int64) (*Overview, error) {
+	var out *Overview
+	err := e.db.DryRun(ctx, func(tx *store.Tx) error {
+		st, err := e.open(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
+		n, err := tx.CountManagedUsers(accountID)
+		if err != nil {
+			return err
+		}
+		out = &Overview{Account: *st.a, Subscription: *st.sub, ManagedUsers: n, Now: st.now, Today: st.today}
+		if st.sub.IsPaid() {
+			r := st.sub.Period.RenewsAt(st.loc)
+			out.RenewsAt = &r
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CreateAccount validates a and stores it with its subscription — the Free
+// plan — and, for an online account, the signup credit, in one
+// transaction with one audit event. DESIGN: "every online account begins on
+// Free."
+func (e *Engine) CreateAccount(ctx context.Context, a *billing.Account) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	created := *a
+	err := e.db.InTx(ctx, func(tx *store.Tx) error {
+		tx.SetNow(e.clock.Now())
+		if err := tx.CreateAccount(&created); err != nil {
+			return err
+		}
+		sub, err := e.freeSubscription(tx, &created)
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateSubscription(sub); err != nil {
+			return err
+		}
+		if created.BillingType == billing.BillingOnline && e.signupCredit > 0 {
+			ct := &store.CreditTransaction{AccountID: created.ID, Amount: billing.NewMoney(e.signupCredit, created.Currency),
+				Reason: store.CreditSignup, Description: "Signup credit"}
+			if err := tx.AddCredit(ct); err != nil {
+				return err
+			}
+			created.CreditBalance = ct.BalanceAfter
+		}
+		return tx.Audit("account.create", "account", created.Number, created.ID, nil, struct {
+			store.AccountSnapshot
+			Subscription subscriptionSnapshot `json:"subscription"`
+		}{store.SnapshotAccount(&created), snapshot(sub, nil)})
+	})
+	if err != nil {
+		return err
+	}
+	*a = created
+	return nil
+}
