@@ -113,6 +113,9 @@ func New(c Config) (*Server, error) {
 	sm.Cookie.Persist = false // a browser session cookie; the server enforces the timeouts
 	sm.HashTokenInStore = true
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		if r.Context().Err() != nil {
+			return // the browser went away (htmx cancels a search superseded by the next keystroke)
+		}
 		s.serverError(w, r, err)
 	}
 	s.sessions = sm
