@@ -26,6 +26,7 @@ type auditRow struct {
 	*billing.AuditEvent
 	Account *billing.Account // nil for events of no account
 	Changes []fieldChange
+	Created bool // no state before: the changes are the new thing's fields
 }
 
 // fieldChange is one top-level field an event changed.
@@ -64,7 +65,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	accounts := map[int64]*billing.Account{}
 	for _, e := range events {
-		row := auditRow{AuditEvent: e, Changes: diffSnapshots(e.Before, e.After)}
+		row := auditRow{AuditEvent: e, Changes: diffSnapshots(e.Before, e.After), Created: e.Before == nil}
 		if e.AccountID != nil {
 			a, ok := accounts[*e.AccountID]
 			if !ok {

@@ -253,6 +253,10 @@ func (s *Server) base(h http.Handler) http.Handler {
 				})
 				return
 			}
+			if id := s.sessions.GetInt64(r.Context(), keyUserID); id != 0 {
+				// Only to show who is signed in on the page; nothing is done.
+				reqFrom(r.Context()).user, _ = s.Users.FindConsoleUserByID(r.Context(), id)
+			}
 			s.renderError(w, r, http.StatusForbidden, "This form has expired",
 				"The page you sent it from was out of date, or it did not come from Kore Billing. Nothing was changed. Go back, reload the page and try again.")
 			return
