@@ -16,7 +16,10 @@ import (
 	"github.com/kore-billing/korebill/api"
 	"github.com/kore-billing/korebill/billing"
 	"github.com/kore-billing/korebill/console"
+	"github.com/kore-billing/korebill/engine"
+	"github.com/kore-billing/korebill/jobs"
 	"github.com/kore-billing/korebill/store"
+	"github.com/kore-billing/korebill/testclock"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=…".
@@ -83,6 +86,9 @@ type Main struct {
 	Logger         *slog.Logger
 
 	DB      *store.DB
+	Engine  *engine.Engine
+	Jobs    *jobs.Runner
+	Clocks  *testclock.Clocks
 	API     *api.Server
 	Console *console.Server
 	server  *http.Server
@@ -113,6 +119,8 @@ const usage = `korebill — Kore Billing
 Usage:
   korebill serve   [flags]   run the service
   korebill migrate [flags]   apply database migrations and exit
+  korebill bill    [flags]   run all billing that is due now, then exit
+  korebill demo    [flags]   a fresh demo database with months of history, then serve it
   korebill keys create --role ROLE [--account KB-000001] [--name NAME]
                              make an API key and print it once
   korebill users create --email EMAIL --role ROLE [--account KB-000001] [--name NAME] [--password PW]
@@ -146,7 +154,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 		cmd, rest = "users-create", rest[1:]
 	}
 	switch cmd {
-	case "serve", "migrate", "keys-create", "users-create", "openapi", "version":
+	case "serve", "migrate", "bill", "demo", "keys-create", "users-create", "openapi", "version":
 	case "-h", "--help", "help":
 		fs := m.flagSet("serve")
 		fs.SetOutput(m.Stderr)
@@ -162,6 +170,9 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.SetOutput(m.Stderr)
 	if err := fs.Parse(rest); err != nil {
 		return errUsage
+	}
+	if cmd == "demo" && m.Config.DatabaseURL == NewMain().Config.DatabaseURL {
+		m.Config.DatabaseURL = DemoDatabase // the demo never touches the real default database
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -210,10 +221,24 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
+	if m.Command == "demo" {
+		if err := m.resetDemoDatabase(); err != nil {
+			return err
+		}
+	}
 	if err := m.openDB(ctx); err != nil {
 		return err
 	}
+	if err := m.openEngine(ctx); err != nil {
+		return err
+	}
 	switch m.Command {
+	case "bill":
+		return m.runBill(ctx)
+	case "demo":
+		if err := m.demo(ctx); err != nil {
+			return err
+		}
 	case "migrate":
 		fmt.Fprintln(m.Stdout, "migrated", m.DB.Dialect(), "database")
 		return nil
@@ -254,6 +279,9 @@ func (m *Main) newAPI() *api.Server {
 			Accounts: m.DB, Profiles: m.DB, Catalog: m.DB, Users: m.DB, Audit: m.DB, Keys: m.DB, Idempotency: m.DB,
 			TestClocks: m.DB,
 		}
+		if m.Clocks != nil {
+			cfg.Services.Clocks = m.Clocks
+		}
 		cfg.Ready = m.DB.Ping
 	}
 	return api.New(cfg)
@@ -288,6 +316,10 @@ func (m *Main) serve(ctx context.Context) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	// The jobs outlive ctx until Stop below lets running ones finish.
+	if err := m.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- m.server.Serve(ln) }()
 	m.Logger.Info("serving", slog.String("url", m.URL()), slog.String("database", m.DB.Dialect()), slog.String("version", Version))
@@ -306,6 +338,9 @@ func (m *Main) serve(ctx context.Context) error {
 	defer cancel()
 	if err := m.server.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := m.Jobs.Stop(shutdownCtx); err != nil {
+		return fmt.Errorf("stop jobs: %w", err)
 	}
 	return nil
 }
