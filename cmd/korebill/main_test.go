@@ -14,6 +14,7 @@ import (
 	"time"
 
 	main "github.com/kore-billing/korebill/cmd/korebill"
+	"github.com/kore-billing/korebill/store"
 	"github.com/kore-billing/korebill/store/storetest"
 )
 
@@ -191,5 +192,107 @@ func TestCommands_VersionMigrateKeys(t *testing.T) {
 	}
 	if out, err := run("openapi"); err != nil || !strings.Contains(out, `"openapi": "3.1.0"`) {
 		t.Errorf("openapi = %.100q %v", out, err)
+	}
+}
+
+// runCmd runs one korebill command in-process and returns what it printed.
+func runCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	m := main.NewMain()
+	out := &syncBuffer{}
+	m.Stdout, m.Stderr = out, out
+	if err := m.ParseFlags(context.Background(), args); err != nil {
+		return out.String(), err
+	}
+	err := m.Run(context.Background())
+	m.Close()
+	return out.String(), err
+}
+
+// The demo builds history on a test clock; `korebill bill` run afterwards
+// finds nothing due and, run twice, bills nothing twice.
+func TestDemo_HistoryThenBillTwiceBillsNothingTwice(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "demo.db")
+	m := main.NewMain()
+	out := &syncBuffer{}
+	m.Stdout, m.Stderr = out, io.Discard
+	if err := m.ParseFlags(context.Background(), []string{"demo", "--addr", "127.0.0.1:0", "--database-url", dbPath}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	select {
+	case <-m.Ready:
+	case err := <-done:
+		t.Fatalf("demo stopped: %v\n%s", err, out)
+	case <-time.After(60 * time.Second):
+		t.Fatal("demo not serving after 60s")
+	}
+	for _, want := range []string{"admin@localhost", "ada@acme.example.com", "KB-000004", "KOREBILL_KEY=kb_"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	// Every paying account has at least six months of invoices.
+	rows, err := m.DB.SQL().Query(`SELECT a.number, count(DISTINCT i.period_start) FROM invoices i
+		JOIN accounts a ON a.id = i.account_id WHERE i.kind = 'subscription' GROUP BY a.number`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	periods := map[string]int{}
+	for rows.Next() {
+		var n string
+		var c int
+		rows.Scan(&n, &c)
+		periods[n] = c
+	}
+	rows.Close()
+	if periods["KB-000001"] < 7 || periods["KB-000004"] < 7 || periods["KB-000002"] < 1 || periods["KB-000003"] != 0 {
+		t.Errorf("subscription invoices by account = %v; want 7+ monthly periods for Acme and Umbrella, Globex's year, none for Free Initech", periods)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+
+	// Move the demo's clock a month on without billing, as if the
+	// scheduler had been down: `korebill bill` catches up, once.
+	db, err := store.Open(context.Background(), dbPath, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func() int {
+		var n int
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM invoices`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	clock, err := db.FindTestClock(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetTestClockNow(context.Background(), 1, clock.Now.Add(31*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	before := count()
+	out1, err := runCmd(t, "bill", "--database-url", dbPath)
+	if err != nil || strings.Contains(out1, " 0 invoices") {
+		t.Fatalf("first bill run = %v: %s; want the month's invoices", err, out1)
+	}
+	afterFirst := count()
+	if afterFirst <= before {
+		t.Fatalf("invoices %d → %d: the first bill run billed nothing", before, afterFirst)
+	}
+	out2, err := runCmd(t, "bill", "--database-url", dbPath)
+	if err != nil || !strings.Contains(out2, "billed 0 accounts: 0 invoices") {
+		t.Fatalf("second bill run = %v: %s; want nothing billed", err, out2)
+	}
+	if after := count(); after != afterFirst {
+		t.Errorf("invoices %d → %d after a second bill run", afterFirst, after)
 	}
 }
