@@ -99,7 +99,7 @@ var byKind = func() map[Kind]templates {
 	for _, k := range Kinds() {
 		name := string(k)
 		out[k] = templates{
-			text: texttemplate.Must(texttemplate.New(name + ".txt").Funcs(funcs).
+			text: texttemplate.Must(texttemplate.New(name+".txt").Funcs(funcs).
 				ParseFS(templateFS, "templates/"+name+".txt")),
 			html: htmltemplate.Must(htmltemplate.New("layout.html").Funcs(funcs).
 				ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")),
