@@ -108,7 +108,21 @@ func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) {
 
 // accountPage is an account's overview as an operator sees it.
 type accountPage struct {
-	Users []*store.ConsoleUser
+	Users   []*store.ConsoleUser
+	Form    userForm
+	Errors  map[string]string
+	Created *createdUser // a user just added with a generated password
+}
+
+// userForm is the operator's "Add a console user" form.
+type userForm struct {
+	Email, Name, Role, Password string
+}
+
+// createdUser is shown once, on the page that answers the form: a
+// generated password never goes into the session or a redirect.
+type createdUser struct {
+	Email, Password string
 }
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
@@ -121,10 +135,64 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/accounts/"+a.Number+"/summary", http.StatusSeeOther)
 		return
 	}
+	s.renderAccount(w, r, http.StatusOK, a, accountPage{Form: userForm{Role: string(billing.RoleOwner)}})
+}
+
+func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, a *billing.Account, data accountPage) {
 	users, err := s.Users.FindConsoleUsers(r.Context(), store.ConsoleUserFilter{AccountID: a.ID, Limit: 100})
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "account", &view{Title: a.Name, Section: "account", Account: a, Data: accountPage{Users: users}})
+	data.Users = users
+	if data.Errors == nil {
+		data.Errors = map[string]string{}
+	}
+	s.render(w, r, status, "account", &view{Title: a.Name, Section: "account", Account: a, Data: data})
+}
+
+// handleCreateUser adds a person who can sign in to the account.
+func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.account(w, r)
+	if !ok {
+		return
+	}
+	v := r.PostFormValue
+	form := userForm{Email: strings.TrimSpace(v("email")), Name: v("name"), Role: v("role"), Password: v("password")}
+	role := billing.Role(form.Role)
+	if !role.AccountScoped() {
+		var val billing.Validation
+		val.Add("role", "Choose owner, billing admin or viewer.")
+		s.renderAccount(w, r, http.StatusUnprocessableEntity, a, accountPage{Form: form, Errors: fieldErrors(val.Err())})
+		return
+	}
+	password, generated := form.Password, form.Password == ""
+	if generated {
+		password = store.GeneratePassword()
+	}
+	u := &store.ConsoleUser{Email: form.Email, Name: form.Name, Role: role, AccountID: a.ID}
+	err := s.Users.CreateConsoleUser(r.Context(), u, password)
+	switch billing.ErrorCode(err) {
+	case "":
+	case billing.EINVALID, billing.ECONFLICT:
+		errs := fieldErrors(err)
+		if len(errs) == 0 { // a conflict: the email is taken
+			errs["email"] = billing.ErrorMessage(err)
+		}
+		form.Password = "" // never sent back
+		s.renderAccount(w, r, http.StatusUnprocessableEntity, a, accountPage{Form: form, Errors: errs})
+		return
+	default:
+		s.error(w, r, err)
+		return
+	}
+	if !generated {
+		s.flash(r, u.Email+" can now sign in to "+a.Number+".")
+		http.Redirect(w, r, "/accounts/"+a.Number, http.StatusSeeOther)
+		return
+	}
+	s.renderAccount(w, r, http.StatusOK, a, accountPage{
+		Form:    userForm{Role: string(billing.RoleOwner)},
+		Created: &createdUser{Email: u.Email, Password: password},
+	})
 }

@@ -495,6 +495,20 @@ func TestBrowser(t *testing.T) {
 		}
 		p.says("Account KB-000007 created.", "Wayne Enterprises", "Nobody from this account can sign in yet.")
 
+		// Give Wayne an owner; the password is made and shown once.
+		p.fill("email", "bruce@wayne.test")
+		p.fill("name", "Bruce Wayne")
+		p.choose("role", "owner")
+		if status := p.click(`#add-user button[type=submit]`); status != 200 {
+			t.Fatalf("add user: %d", status)
+		}
+		p.says("bruce@wayne.test can now sign in with the password", "It is shown only this once")
+		generated := p.text("#new-password")
+		p.shot("operator-account-user-added", false)
+		bruce := newTab(t, browser, b)
+		bruce.signIn("bruce@wayne.test", generated)
+		bruce.says("Account Summary", "Wayne Enterprises", "KB-000007")
+
 		p.click(`nav[aria-label=Operator] a[href="/audit"]`)
 		p.says("Audit log", "user:"+operatorEmail, "account.create", "KB-000007", "user:"+ownerEmail, "profile.set")
 		p.shot("operator-audit-log", true)

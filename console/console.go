@@ -36,6 +36,7 @@ type Users interface {
 	AuthenticateConsoleUser(ctx context.Context, email, password string) (*store.ConsoleUser, error)
 	FindConsoleUserByID(ctx context.Context, id int64) (*store.ConsoleUser, error)
 	FindConsoleUsers(ctx context.Context, filter store.ConsoleUserFilter) ([]*store.ConsoleUser, error)
+	CreateConsoleUser(ctx context.Context, u *store.ConsoleUser, password string) error
 }
 
 // Services are the domain services the console calls.
@@ -146,6 +147,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	// An account's pages, for its users and for operators.
 	mux.Handle("GET /accounts/{number}", s.page(s.handleAccount))
+	mux.Handle("POST /accounts/{number}/users", s.operator(s.handleCreateUser))
 	mux.Handle("GET /accounts/{number}/summary", s.page(s.handleSummary))
 	mux.Handle("GET /accounts/{number}/history", s.page(s.handleHistory))
 	mux.Handle("GET /accounts/{number}/profile", s.page(s.handleProfile))

@@ -473,3 +473,58 @@ func TestAPI_StillServedBesideTheConsole(t *testing.T) {
 		t.Fatalf("htmx: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
+
+func TestOperator_AddsAConsoleUserWhoSignsIn(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		p := signedIn(t, b, operatorEmail)
+		path := "/accounts/" + b.globex.Number
+		p.get(path)
+
+		status, body := p.post(path+"/users", url.Values{"email": {"not an email"}, "role": {"viewer"}, "password": {"short"}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, `id="email-error"`) || !strings.Contains(body, `id="password-error"`) {
+			t.Fatalf("bad user: %d", status)
+		}
+		if strings.Contains(body, `value="short"`) {
+			t.Fatal("the password typed was sent back")
+		}
+		status, body = p.post(path+"/users", url.Values{"email": {ownerEmail}, "role": {"viewer"}})
+		if status != http.StatusUnprocessableEntity {
+			t.Fatalf("taken email: %d", status)
+		}
+		mustContain(t, body, "A console user with this email already exists.")
+		if status, _ := p.post(path+"/users", url.Values{"email": {"x@globex.test"}, "role": {"operator"}}); status != http.StatusUnprocessableEntity {
+			t.Fatalf("an operator made from an account page: %d", status)
+		}
+
+		// A password the operator chose: a message after a redirect.
+		status, body = p.post(path+"/users", url.Values{"email": {"Otto@Globex.test"}, "role": {"owner"}, "name": {"Otto"},
+			"password": {"a password otto knows"}})
+		if status != 200 || p.last.Request.Method != "GET" {
+			t.Fatalf("add with a password: %d %s", status, p.last.Request.Method)
+		}
+		mustContain(t, body, "otto@globex.test can now sign in to "+b.globex.Number+".", "Otto", "Owner")
+		if status, _ := newPerson(t, b).signIn("otto@globex.test", "a password otto knows"); status != 200 {
+			t.Fatalf("otto signs in: %d", status)
+		}
+
+		// A generated password: shown once, on the answer itself.
+		status, body = p.post(path+"/users", url.Values{"email": {"bea@globex.test"}, "role": {"billing_admin"}})
+		m := regexp.MustCompile(`id="new-password">([a-z2-9-]+)<`).FindStringSubmatch(body)
+		if status != 200 || m == nil {
+			t.Fatalf("add with a generated password: %d", status)
+		}
+		q := newPerson(t, b)
+		if status, _ := q.signIn("bea@globex.test", m[1]); status != 200 || q.last.Request.URL.Path != path+"/summary" {
+			t.Fatalf("bea signs in: %d at %s", status, q.last.Request.URL)
+		}
+		if _, body := p.get(path); strings.Contains(body, m[1]) {
+			t.Fatal("the generated password is shown again")
+		}
+		events, _ := db.FindAuditEvents(context.Background(), billing.AuditFilter{Limit: 1})
+		if events[0].Action != "console_user.create" || events[0].Actor != "user:"+operatorEmail {
+			t.Fatalf("audit = %+v", events[0])
+		}
+	})
+}
