@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ type ConsoleConfig struct {
 // consoleFlags adds the console's flags for cmd to fs.
 func (m *Main) consoleFlags(fs *flag.FlagSet, cmd string) {
 	c := &m.Config.Console
-	if cmd == "serve" {
+	if cmd == "serve" || cmd == "demo" {
 		if v, ok := os.LookupEnv("KOREBILL_SECURE_COOKIES"); ok {
 			c.SecureCookies = v == "1" || strings.EqualFold(v, "true")
 		}
@@ -84,9 +85,22 @@ func (m *Main) firstConsoleUser(ctx context.Context) error {
 	if err := m.DB.CreateConsoleUser(ctx, u, password); err != nil {
 		return fmt.Errorf("create first console user: %w", err)
 	}
-	fmt.Fprintf(m.Stdout, "A new database: sign in to the console at http://%s/ as an operator. The password is shown only this once.\n\n  email:    %s\n  password: %s\n\n",
-		m.Config.Addr, u.Email, password)
+	fmt.Fprintf(m.Stdout, "A new database: sign in to the console at %s as an operator. The password is shown only this once.\n\n  email:    %s\n  password: %s\n\n",
+		consoleURL(m.Config.Addr), u.Email, password)
 	return nil
+}
+
+// consoleURL is where a person on this machine opens the console served on
+// addr.
+func consoleURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
 // createUser is `korebill users create`.
