@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kore-billing/korebill/billing"
 	"github.com/kore-billing/korebill/mail"
@@ -168,7 +169,7 @@ func (db *DB) RecordEmailAttempt(ctx context.Context, id int64, status mail.Stat
 			UPDATE emails SET status = $1, last_error = $2, attempts = attempts + $3,
 				sent_at = coalesce($4, sent_at), updated_at = $5
 			WHERE id = $6`,
-			status, lastError, inc, sentAt, db.timeArg(now), id)
+			status, outboxText(lastError, 2000), inc, sentAt, db.timeArg(now), id)
 		if err != nil {
 			return dbError(err, "record email attempt", "")
 		}
@@ -179,4 +180,18 @@ func (db *DB) RecordEmailAttempt(ctx context.Context, id int64, status mail.Stat
 		}
 		return nil
 	})
+}
+
+// outboxText makes an error from a server storable: valid UTF-8 without NUL
+// (which PostgreSQL's text refuses), at most max bytes.
+func outboxText(s string, max int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

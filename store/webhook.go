@@ -478,15 +478,15 @@ func (db *DB) RecordWebhookAttempt(ctx context.Context, a *webhook.Attempt, stat
 			UPDATE webhook_deliveries SET attempts = attempts + 1, status = $1, last_status_code = $2,
 				last_error = $3, next_attempt_at = $4, delivered_at = coalesce($5, delivered_at), updated_at = $6
 			WHERE id = $7 RETURNING attempts`,
-			status, a.StatusCode, a.Error, db.nullTimeArg(next), delivered, db.timeArg(now), a.DeliveryID).Scan(&a.Attempt)
+			status, a.StatusCode, outboxText(a.Error, 2000), db.nullTimeArg(next), delivered, db.timeArg(now), a.DeliveryID).Scan(&a.Attempt)
 		if err != nil {
 			return dbError(err, "record webhook attempt", "Webhook delivery")
 		}
 		return tx.QueryRowContext(ctx, `
 			INSERT INTO webhook_attempts (delivery_id, attempt, at, url, status_code, error, duration_us, response)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-			a.DeliveryID, a.Attempt, db.timeArg(a.At), a.URL, a.StatusCode, a.Error, a.Duration.Microseconds(),
-			a.Response).Scan(&a.ID)
+			a.DeliveryID, a.Attempt, db.timeArg(a.At), a.URL, a.StatusCode, outboxText(a.Error, 2000),
+			a.Duration.Microseconds(), outboxText(a.Response, 2000)).Scan(&a.ID)
 	})
 }
 
