@@ -40,7 +40,7 @@ func TestCreateEmailTx_RoundTripAndFilters(t *testing.T) {
 		invoice := &mail.Message{AccountID: a.ID, Kind: mail.KindInvoiceIssued, To: []string{"Billing@Acme.example.com"},
 			Cc: []string{"ap@acme.example.com"}, Subject: "Invoice INV-2026-000001: $10.00", Text: "Hello", HTML: "<p>Hello</p>",
 			Attachments: []mail.Attachment{{Filename: "INV-2026-000001.pdf", ContentType: "application/pdf", Data: pdf}},
-			Status: mail.StatusQueued}
+			Status:      mail.StatusQueued}
 		if err := queueEmail(t, db, invoice); err != nil {
 			t.Fatal(err)
 		}
