@@ -162,7 +162,7 @@ func TestCommands_VersionMigrateKeys(t *testing.T) {
 	run := func(args ...string) (string, error) {
 		m := main.NewMain()
 		out := &syncBuffer{}
-		m.Stdout, m.Stderr = out, out
+		m.Stdout, m.Stderr = out, io.Discard // the logs go to stderr; the answer to stdout
 		if err := m.ParseFlags(context.Background(), args); err != nil {
 			return out.String(), err
 		}
