@@ -200,3 +200,34 @@ func (e *Engine) FindInvoices(ctx context.Context, accountID int64, limit, offse
 func (e *Engine) FindCredits(ctx context.Context, accountID int64, limit, offset int) ([]*store.CreditTransaction, int, error) {
 	return e.db.FindCreditTransactions(ctx, accountID, limit, offset)
 }
+
+// CreditTransaction is one movement of an account's credit balance.
+type CreditTransaction = store.CreditTransaction
+
+// FindInvoice returns one invoice with its lines, or ENOTFOUND.
+func (e *Engine) FindInvoice(ctx context.Context, id int64) (*billing.Invoice, error) {
+	return e.db.FindInvoice(ctx, id)
+}
+
+// FindInvoiceByNumber returns the invoice with the number, or ENOTFOUND.
+func (e *Engine) FindInvoiceByNumber(ctx context.Context, number string) (*billing.Invoice, error) {
+	return e.db.FindInvoiceByNumber(ctx, number)
+}
+
+// Tax rates, set by operators per country.
+
+// SetTaxRate makes r its country's rate.
+func (e *Engine) SetTaxRate(ctx context.Context, r *billing.TaxRate) error { return e.db.SetTaxRate(ctx, r) }
+
+// DeleteTaxRate removes the country's rate; ENOTFOUND when it has none.
+func (e *Engine) DeleteTaxRate(ctx context.Context, country string) error {
+	return e.db.DeleteTaxRate(ctx, country)
+}
+
+// FindTaxRates returns every rate, ordered by country.
+func (e *Engine) FindTaxRates(ctx context.Context) ([]*billing.TaxRate, error) { return e.db.FindTaxRates(ctx) }
+
+// FindTaxRate returns the country's rate, or ENOTFOUND.
+func (e *Engine) FindTaxRate(ctx context.Context, country string) (*billing.TaxRate, error) {
+	return e.db.FindTaxRate(ctx, country)
+}
