@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/engine"
 )
 
 // Services are the domain services the API calls.
@@ -33,6 +34,10 @@ type Services struct {
 	// TestClocks and Clocks serve test clocks, in test mode only.
 	TestClocks TestClockService
 	Clocks     TestClockAdvancer
+	// Engine runs subscriptions, invoices, contracts, credits and tax
+	// rates; with it, account creation and the managed-user roster go
+	// through it too, where the seat rules apply.
+	Engine *engine.Engine
 }
 
 // Config builds a Server.
@@ -110,6 +115,11 @@ func New(c Config) *Server {
 	s.registerAudit()
 	s.registerKeys()
 	s.registerTestClocks()
+	s.withEngine()
+	s.registerSubscriptions()
+	s.registerContracts()
+	s.registerInvoices()
+	s.registerTaxRates()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
