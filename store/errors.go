@@ -26,6 +26,11 @@ var uniqueKeys = []struct{ constraint, columns, message string }{
 	{"billing_profiles_pkey", "billing_profiles.account_id", "The billing profile was changed at the same time; try again."},
 	{"api_keys_prefix_key", "api_keys.prefix", "An API key with this prefix exists; try again."},
 	{"api_keys_hash_key", "api_keys.hash", "An API key with this prefix exists; try again."},
+	{"subscriptions_account_id_key", "subscriptions.account_id", "The account's subscription was created at the same time; try again."},
+	{"subscriptions_contract_number_key", "subscriptions.contract_number", "A contract with this number exists already."},
+	{"invoices_number_key", "invoices.number", "The invoice number is taken; try again."},
+	{"invoices_period_key", "invoices.subscription_id, invoices.period_start, invoices.kind", "This period has been billed already."},
+	{"tax_rates_pkey", "tax_rates.country", "The tax rate was changed at the same time; try again."},
 	{"console_users_email_key", "console_users.email", "A console user with this email already exists."},
 }
 
