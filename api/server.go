@@ -38,6 +38,11 @@ type Services struct {
 	// rates; with it, account creation and the managed-user roster go
 	// through it too, where the seat rules apply.
 	Engine *engine.Engine
+	// Webhooks manages webhook endpoints, the delivery log and replays
+	// (*webhook.Service); Emails lists the email outbox (*mail.Service).
+	// Without them their routes answer 501.
+	Webhooks WebhookService
+	Emails   EmailOutbox
 }
 
 // Config builds a Server.
@@ -120,6 +125,8 @@ func New(c Config) *Server {
 	s.registerContracts()
 	s.registerInvoices()
 	s.registerTaxRates()
+	s.registerWebhooks()
+	s.registerEmails()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
