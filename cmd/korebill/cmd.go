@@ -282,6 +282,7 @@ func (m *Main) newAPI() *api.Server {
 		if m.Clocks != nil {
 			cfg.Services.Clocks = m.Clocks
 		}
+		cfg.Services.Engine = m.Engine
 		cfg.Ready = m.DB.Ping
 	}
 	return api.New(cfg)
