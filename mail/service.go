@@ -142,6 +142,15 @@ func (s *Service) SetJobs(jobs Inserter) { s.jobs = jobs }
 // configured), not only recorded.
 func (s *Service) Sending() bool { return s.sender != nil }
 
+// Queuer puts messages in the outbox in a change's transaction; *Service
+// is one. The engine holds one (nil: email off) and calls it through
+// store.Tx.QueueEmail.
+type Queuer interface {
+	QueueTx(ctx context.Context, tx *sql.Tx, m *Message) error
+}
+
+var _ Queuer = (*Service)(nil)
+
 // QueueTx puts m in the outbox in tx: queued for sending when SMTP is
 // configured, recorded when it is not.
 func (s *Service) QueueTx(ctx context.Context, tx *sql.Tx, m *Message) error {

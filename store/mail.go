@@ -16,6 +16,16 @@ import (
 
 var _ mail.Store = (*DB)(nil)
 
+// QueueEmail puts m in the outbox in the engine's transaction through q (a
+// *mail.Service, which queues it for sending or only records it). A nil q
+// writes nothing: email is off.
+func (tx *Tx) QueueEmail(q mail.Queuer, m *mail.Message) error {
+	if q == nil {
+		return nil
+	}
+	return q.QueueTx(tx.ctx, tx.tx, m)
+}
+
 func addrsJSON(addrs []string) string {
 	if addrs == nil {
 		addrs = []string{}

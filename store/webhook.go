@@ -16,6 +16,20 @@ import (
 
 var _ webhook.Store = (*DB)(nil)
 
+// PublishWebhook publishes ev in the engine's transaction through p (a
+// *webhook.Service), stamped with the transaction's time (the account's
+// test clock once SetNow has moved it) unless ev has its own. A nil p
+// publishes nothing: webhooks are off.
+func (tx *Tx) PublishWebhook(p webhook.Publisher, ev webhook.Event) (*webhook.Event, error) {
+	if p == nil {
+		return nil, nil
+	}
+	if ev.CreatedAt.IsZero() {
+		ev.CreatedAt = tx.now
+	}
+	return p.PublishTx(tx.ctx, tx.tx, ev)
+}
+
 // endpointSnapshot is what the audit trail records of a webhook endpoint:
 // never its secret.
 type endpointSnapshot struct {

@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/mail"
 	"github.com/kore-billing/korebill/store"
 	"github.com/kore-billing/korebill/webhook"
 )
@@ -371,6 +374,83 @@ func TestReplayWebhookEvent_ToEveryEndpointThatWantsItNow(t *testing.T) {
 		}
 		if ev := lastEvent(t, db, 4); ev.Action != "webhook_event.replay" {
 			t.Errorf("audit = %+v", ev)
+		}
+	})
+}
+
+// jobRecorder stands in for the job runner.
+type jobRecorder struct{ n int }
+
+func (r *jobRecorder) InsertTx(_ context.Context, tx *sql.Tx, _ river.JobArgs, _ *river.InsertOpts) error {
+	if tx == nil {
+		return errors.New("no transaction")
+	}
+	r.n++
+	return nil
+}
+
+func TestTx_WebhooksAndEmailsCommitWithTheEngineTransaction(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *store.DB, _ *billing.FixedClock) {
+		ctx := context.Background()
+		createEndpoint(t, db, "https://a.example.com/")
+		jobs := &jobRecorder{}
+		hooks := webhook.New(db, nil, webhook.Options{})
+		hooks.SetJobs(jobs)
+		mailer := mail.New(db, nil, nil, mail.Options{}) // no SMTP: recorded
+		email := func() *mail.Message {
+			return &mail.Message{Kind: mail.KindPaymentFailed, To: []string{"a@b.example"}, Subject: "s", Text: "t"}
+		}
+		clockTime := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC) // an account's test clock
+
+		var published *webhook.Event
+		err := db.InTx(ctx, func(tx *store.Tx) error {
+			tx.SetNow(clockTime)
+			var err error
+			if published, err = tx.PublishWebhook(hooks, webhook.Event{Type: webhook.InvoicePaid, AccountNumber: "KB-000001"}); err != nil {
+				return err
+			}
+			return tx.QueueEmail(mailer, email())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if published.CreatedAt != clockTime || jobs.n != 1 {
+			t.Errorf("event %+v, jobs %d", published, jobs.n)
+		}
+		if n := count(t, db, "webhook_deliveries"); n != 1 {
+			t.Errorf("deliveries = %d", n)
+		}
+		if list, _, _ := mailer.Emails(ctx, mail.Filter{}); len(list) != 1 || list[0].Status != mail.StatusRecorded {
+			t.Errorf("emails = %+v", list)
+		}
+
+		// A change that fails takes its event and its email with it.
+		boom := errors.New("declined")
+		err = db.InTx(ctx, func(tx *store.Tx) error {
+			if _, err := tx.PublishWebhook(hooks, webhook.Event{Type: webhook.PaymentFailed}); err != nil {
+				return err
+			}
+			if err := tx.QueueEmail(mailer, email()); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		if ev, em := count(t, db, "webhook_events"), count(t, db, "emails"); ev != 1 || em != 1 {
+			t.Errorf("after a rolled-back change: %d events, %d emails", ev, em)
+		}
+
+		// Without a publisher or a mailer, nothing is written.
+		err = db.InTx(ctx, func(tx *store.Tx) error {
+			if ev, err := tx.PublishWebhook(nil, webhook.Event{Type: webhook.PaymentFailed}); ev != nil || err != nil {
+				return fmt.Errorf("publish without a publisher: %v, %v", ev, err)
+			}
+			return tx.QueueEmail(nil, email())
+		})
+		if err != nil || count(t, db, "webhook_events") != 1 || count(t, db, "emails") != 1 {
+			t.Errorf("webhooks and email off: %v", err)
 		}
 	})
 }

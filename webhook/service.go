@@ -182,6 +182,15 @@ func (s *Service) inserter() (Inserter, error) {
 	return s.jobs, nil
 }
 
+// Publisher publishes events in a change's transaction; *Service is one.
+// The engine holds one (nil: webhooks off) and calls it through
+// store.Tx.PublishWebhook.
+type Publisher interface {
+	PublishTx(ctx context.Context, tx *sql.Tx, ev Event) (*Event, error)
+}
+
+var _ Publisher = (*Service)(nil)
+
 // PublishTx publishes ev in tx with the service's store and runner; see the
 // package function PublishTx.
 func (s *Service) PublishTx(ctx context.Context, tx *sql.Tx, ev Event) (*Event, error) {
