@@ -69,6 +69,13 @@ const maxSteps = 2000
 func (e *Engine) BillAccount(ctx context.Context, accountID int64) (BillResult, error) {
 	res := BillResult{AccountID: accountID}
 	for range maxSteps {
+		// Collection steps (engine/collect.go) that fall due first.
+		if step, ok, err := e.collectStep(ctx, accountID); err != nil {
+			return res, err
+		} else if ok {
+			res.Steps = append(res.Steps, *step)
+			continue
+		}
 		step, now, err := e.billStep(ctx, accountID)
 		if code := billing.ErrorCode(err); code == billing.ECONFLICT && reasonOf(err) == store.ErrAlreadyBilled {
 			// Another run issued this period's invoice: mark it billed.
@@ -465,7 +472,7 @@ func (e *Engine) DueAccounts(ctx context.Context, limit int) ([]int64, error) {
 			}
 		}
 	}
-	return out, nil
+	return e.paymentDueAccounts(ctx, out, limit)
 }
 
 // isDue reports whether the account has a step due, writing nothing.
@@ -478,6 +485,9 @@ func (e *Engine) isDue(ctx context.Context, accountID int64) (bool, error) {
 		}
 		d, err := nextDue(st)
 		ok = d != nil
+		if err == nil && !ok {
+			ok, err = e.paymentDue(st)
+		}
 		return err
 	})
 	return ok, err

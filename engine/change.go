@@ -83,6 +83,7 @@ func (e *Engine) ConfirmChange(ctx context.Context, accountID int64, req ChangeR
 	if err != nil {
 		return nil, err
 	}
+	e.collectNow(ctx, accountID, out.Invoice) // "online invoices are charged at once"
 	return out, nil
 }
 

@@ -241,6 +241,7 @@ func (e *Engine) AddSubscriptions(ctx context.Context, accountID int64, n int64)
 	if err != nil {
 		return nil, err
 	}
+	e.collectNow(ctx, accountID, out.Invoice) // charged at once when the contract pays by card
 	return out, nil
 }
 

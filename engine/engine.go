@@ -47,6 +47,16 @@ type Config struct {
 	// transaction before the step writes; an error fails the step (and
 	// rolls it back). Tests use it to stop a billing run midway.
 	BeforeStep func(ctx context.Context, accountID int64, step Step) error
+
+	// Gateway collects payments (engine/collect.go); nil turns collection
+	// off: invoices stay open and nothing is charged.
+	Gateway billing.Gateway
+	// Payments sets the retry schedule, the suspension grace, reminders and
+	// gateway timeouts; the zero value is DESIGN's defaults.
+	Payments PaymentConfig
+	// Notify, when set, is called in the transaction of each payment and
+	// dunning change, for webhooks and email.
+	Notify NotifyFunc
 }
 
 // Validate names every missing dependency.
@@ -57,7 +67,7 @@ func (c Config) Validate() error {
 	if c.SignupCredit < 0 {
 		return errors.New("engine: Config.SignupCredit cannot be negative")
 	}
-	return nil
+	return c.Payments.validate()
 }
 
 // Engine runs the billing services.
@@ -67,6 +77,7 @@ type Engine struct {
 	log          *slog.Logger
 	signupCredit int64
 	beforeStep   func(ctx context.Context, accountID int64, step Step) error
+	pay          payments
 }
 
 // New returns an engine for c.
@@ -81,6 +92,7 @@ func New(c Config) (*Engine, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.pay = newPayments(c)
 	return e, nil
 }
 

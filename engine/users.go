@@ -53,6 +53,7 @@ func (e *Engine) UpsertManagedUser(ctx context.Context, u *billing.ManagedUser) 
 		return err
 	}
 	*u = r
+	e.collectNow(ctx, r.AccountID) // a seat bought for the user is charged at once
 	return nil
 }
 
@@ -93,6 +94,7 @@ func (e *Engine) ReplaceManagedUsers(ctx context.Context, accountID int64, users
 	if err != nil {
 		return billing.RosterChange{}, err
 	}
+	e.collectNow(ctx, accountID) // seats bought for the users are charged at once
 	return rc, nil
 }
 
