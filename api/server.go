@@ -43,6 +43,8 @@ type Services struct {
 	// Without them their routes answer 501.
 	Webhooks WebhookService
 	Emails   EmailOutbox
+	// PaymentLabels names the card printed on a statement; nil prints none.
+	PaymentLabels PaymentMethodLabeler
 }
 
 // Config builds a Server.
@@ -124,6 +126,7 @@ func New(c Config) *Server {
 	s.registerSubscriptions()
 	s.registerContracts()
 	s.registerInvoices()
+	s.registerStatements()
 	s.registerTaxRates()
 	s.registerWebhooks()
 	s.registerEmails()
