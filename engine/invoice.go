@@ -217,7 +217,9 @@ func (e *Engine) FindInvoiceByNumber(ctx context.Context, number string) (*billi
 // Tax rates, set by operators per country.
 
 // SetTaxRate makes r its country's rate.
-func (e *Engine) SetTaxRate(ctx context.Context, r *billing.TaxRate) error { return e.db.SetTaxRate(ctx, r) }
+func (e *Engine) SetTaxRate(ctx context.Context, r *billing.TaxRate) error {
+	return e.db.SetTaxRate(ctx, r)
+}
 
 // DeleteTaxRate removes the country's rate; ENOTFOUND when it has none.
 func (e *Engine) DeleteTaxRate(ctx context.Context, country string) error {
@@ -225,7 +227,9 @@ func (e *Engine) DeleteTaxRate(ctx context.Context, country string) error {
 }
 
 // FindTaxRates returns every rate, ordered by country.
-func (e *Engine) FindTaxRates(ctx context.Context) ([]*billing.TaxRate, error) { return e.db.FindTaxRates(ctx) }
+func (e *Engine) FindTaxRates(ctx context.Context) ([]*billing.TaxRate, error) {
+	return e.db.FindTaxRates(ctx)
+}
 
 // FindTaxRate returns the country's rate, or ENOTFOUND.
 func (e *Engine) FindTaxRate(ctx context.Context, country string) (*billing.TaxRate, error) {

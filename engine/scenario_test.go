@@ -565,7 +565,7 @@ func TestStory_TaxOnTheSubtotalAfterCreditsRoundedOnce(t *testing.T) {
 		}
 		if err := b.db.SetProfile(b.ctx, &billing.BillingProfile{AccountID: a.ID, CompanyName: "Acme GmbH", ContactName: "Ada",
 			Address: billing.Address{Line1: "Unter den Linden 1", City: "Berlin", PostalCode: "10117", Country: "DE"},
-			Phone: "+49 30 1234567", Email: "billing@acme.example.com", TaxID: "DE123456789"}); err != nil {
+			Phone:   "+49 30 1234567", Email: "billing@acme.example.com", TaxID: "DE123456789"}); err != nil {
 			t.Fatal(err)
 		}
 		res := b.confirm(t, a, premium(billing.Month, 3))
