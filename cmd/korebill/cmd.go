@@ -18,8 +18,10 @@ import (
 	"github.com/kore-billing/korebill/console"
 	"github.com/kore-billing/korebill/engine"
 	"github.com/kore-billing/korebill/jobs"
+	"github.com/kore-billing/korebill/mail"
 	"github.com/kore-billing/korebill/store"
 	"github.com/kore-billing/korebill/testclock"
+	"github.com/kore-billing/korebill/webhook"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=…".
@@ -44,6 +46,8 @@ type Config struct {
 
 	// Console: session settings; users create (console.go).
 	Console ConsoleConfig
+	// Notify: webhooks and email (notify.go).
+	Notify NotifyConfig
 }
 
 // Validate names every setting that is wrong.
@@ -85,14 +89,17 @@ type Main struct {
 	Clock          billing.Clock
 	Logger         *slog.Logger
 
-	DB      *store.DB
-	Engine  *engine.Engine
-	Jobs    *jobs.Runner
-	Clocks  *testclock.Clocks
-	API     *api.Server
-	Console *console.Server
-	server  *http.Server
-	ln      net.Listener
+	DB     *store.DB
+	Engine *engine.Engine
+	Jobs   *jobs.Runner
+	Clocks *testclock.Clocks
+	// Webhooks and Mailer deliver events and emails (notify.go).
+	Webhooks *webhook.Service
+	Mailer   *mail.Service
+	API      *api.Server
+	Console  *console.Server
+	server   *http.Server
+	ln       net.Listener
 	// Ready is closed once Run is serving (tests wait on it).
 	Ready chan struct{}
 }
@@ -200,6 +207,9 @@ func (m *Main) flagSet(cmd string) *flag.FlagSet {
 		fs.StringVar(&c.KeyName, "name", "", "a name to recognise the key by")
 	}
 	m.consoleFlags(fs, cmd)
+	if cmd == "serve" || cmd == "demo" || cmd == "bill" {
+		m.notifyFlags(fs)
+	}
 	return fs
 }
 
@@ -283,6 +293,9 @@ func (m *Main) newAPI() *api.Server {
 			cfg.Services.Clocks = m.Clocks
 		}
 		cfg.Services.Engine = m.Engine
+		if m.Webhooks != nil {
+			cfg.Services.Webhooks, cfg.Services.Emails = m.Webhooks, m.Mailer
+		}
 		cfg.Ready = m.DB.Ping
 	}
 	return api.New(cfg)

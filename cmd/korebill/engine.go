@@ -25,10 +25,15 @@ func (m *Main) openEngine(ctx context.Context) error {
 	if err := eng.SeedCatalog(billing.NewContextWithActor(ctx, billing.SystemActor)); err != nil {
 		return fmt.Errorf("seed catalog: %w", err)
 	}
-	runner, err := jobs.New(m.DB, eng.Jobs(), m.Logger, jobs.Options{})
+	if err := m.openNotify(); err != nil {
+		return err
+	}
+	runner, err := jobs.New(m.DB, eng.Jobs(), m.Logger, jobs.Options{Register: m.jobsOptions(), Queues: notifyQueues})
 	if err != nil {
 		return err
 	}
+	m.Webhooks.SetJobs(runner)
+	m.Mailer.SetJobs(runner)
 	if err := runner.Migrate(ctx); err != nil {
 		return err
 	}

@@ -121,6 +121,12 @@ func TestServe_ReadmeStory(t *testing.T) {
 			if status != 200 || prof["phone"] != "+14155550132" || prof["company_name"] != "Acme Corp" {
 				t.Fatalf("read profile = %d %v", status, prof)
 			}
+			// Webhooks and the email outbox are wired (not 501).
+			for _, path := range []string{"/v1/webhook-endpoints", "/v1/emails", "/v1/tax-rates", "/v1/test-clocks"} {
+				if status, body := call(t, "GET", base+path, key, ""); status != 200 {
+					t.Errorf("GET %s = %d %v", path, status, body)
+				}
+			}
 			resp, err := http.Get(base + "/openapi.json")
 			if err != nil || resp.StatusCode != 200 {
 				t.Fatalf("openapi.json: %v %v", err, resp)

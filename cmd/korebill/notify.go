@@ -1,0 +1,67 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/riverqueue/river"
+
+	"github.com/kore-billing/korebill/mail"
+	"github.com/kore-billing/korebill/webhook"
+)
+
+// NotifyConfig is the configuration of webhooks and email.
+type NotifyConfig struct {
+	// SMTPURL is smtp://user:pass@host:port (STARTTLS when offered) or
+	// smtps://…; empty records emails in the outbox without sending.
+	SMTPURL  string
+	MailFrom string
+}
+
+func (m *Main) notifyFlags(fs *flag.FlagSet) {
+	c := &m.Config.Notify
+	if c.MailFrom == "" {
+		c.MailFrom = "Kore Billing <billing@localhost>"
+	}
+	for _, f := range []struct {
+		p               *string
+		name, env, help string
+	}{
+		{&c.SMTPURL, "smtp-url", "KOREBILL_SMTP_URL", "SMTP server for email, smtp://user:pass@host:587 or smtps://…; empty: emails are only recorded in the outbox"},
+		{&c.MailFrom, "mail-from", "KOREBILL_MAIL_FROM", "the From of every email"},
+	} {
+		if v, ok := os.LookupEnv(f.env); ok {
+			*f.p = v
+		}
+		fs.StringVar(f.p, f.name, *f.p, f.help+" ($"+f.env+")")
+	}
+}
+
+// openNotify builds the webhook and email services; their jobs run on the
+// same River client as billing (jobsOptions).
+func (m *Main) openNotify() error {
+	m.Webhooks = webhook.New(m.DB, m.Logger, webhook.Options{})
+	var sender mail.Sender // a nil interface when there is no SMTP server
+	if url := m.Config.Notify.SMTPURL; url != "" {
+		s, err := mail.NewSMTPSender(url, mail.SMTPOptions{From: m.Config.Notify.MailFrom})
+		if err != nil {
+			return fmt.Errorf("--smtp-url: %w", err)
+		}
+		m.Logger.Info("email", slog.String("smtp", s.String()))
+		sender = s
+	}
+	m.Mailer = mail.New(m.DB, sender, m.Logger, mail.Options{})
+	return nil
+}
+
+// jobsOptions registers the webhook and email workers and their queues.
+func (m *Main) jobsOptions() func(*river.Workers) {
+	return func(w *river.Workers) {
+		m.Webhooks.Register(w)
+		m.Mailer.Register(w)
+	}
+}
+
+var notifyQueues = map[string]int{webhook.Queue: 4, mail.Queue: 2}
