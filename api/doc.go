@@ -3,6 +3,6 @@
 // problem details), API-key authentication, health and metrics endpoints.
 //
 // Handlers are thin: they authenticate, authorise, translate JSON to domain
-// values and call the services billing defines. The package must not import
-// a database driver or the store.
+// values and call the services billing defines, or the engine for billing
+// changes. The package must not import a database driver or the store.
 package api

@@ -3,8 +3,9 @@
 // and PostgreSQL (pgx), with one set of SQL statements and embedded goose
 // migrations per engine.
 //
-// It imports billing and database drivers only; it must not import api,
-// engine, console or net/http.
+// It imports billing, the value types of webhook and mail (which it
+// persists) and database drivers; it must not import api, engine, console,
+// jobs or net/http.
 package store
 
 import (
