@@ -139,7 +139,7 @@ type creditsOutput struct {
 
 // BillStep is one piece of billing a run did.
 type BillStep struct {
-	Step     string              `json:"step" enum:"period_invoice,inactivity_credits,overage_invoice,renewal"`
+	Step     string              `json:"step" enum:"period_invoice,inactivity_credits,overage_invoice,renewal,charge,payment_retry,payment_check,refund_check,past_due,suspend,payment_reminder,invoice_overdue"`
 	Due      string              `json:"due" format:"date" doc:"The local day it fell due."`
 	Invoice  *Invoice            `json:"invoice,omitempty"`
 	Credits  []CreditTransaction `json:"credits,omitempty"`

@@ -130,6 +130,8 @@ func New(c Config) *Server {
 	s.registerTaxRates()
 	s.registerWebhooks()
 	s.registerEmails()
+	s.registerPayments()
+	s.registerHistory()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})

@@ -468,3 +468,32 @@ func (e *Engine) RemoveMethod(ctx context.Context, accountID, methodID int64) er
 		return tx.Audit("payment_method.delete", "payment_method", st.a.Number, st.a.ID, m.Snapshot(), nil)
 	})
 }
+
+// InvoicePaymentMethod names the payment method a statement prints: the
+// method of the invoice's last succeeded payment, or, while it is open,
+// the account's default method; "" when there is none.
+func (e *Engine) InvoicePaymentMethod(ctx context.Context, inv *billing.Invoice) (string, error) {
+	id := inv.ID
+	list, _, err := e.db.FindPayments(ctx, store.PaymentFilter{AccountID: inv.AccountID, InvoiceID: &id, Limit: 100})
+	if err != nil {
+		return "", err
+	}
+	for _, p := range list { // newest first
+		if p.Status == store.PaymentSucceeded || p.Status == store.PaymentRefunded {
+			return p.MethodLabel, nil
+		}
+	}
+	if inv.Status != billing.InvoiceOpen {
+		return "", nil
+	}
+	methods, err := e.db.FindPaymentMethods(ctx, inv.AccountID)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range methods {
+		if m.Default {
+			return m.Label(), nil
+		}
+	}
+	return "", nil
+}
