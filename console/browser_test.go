@@ -263,14 +263,14 @@ func TestBrowser(t *testing.T) {
 		if p.path() != "/accounts/"+acme+"/summary" {
 			t.Fatalf("signed in at %s", p.path())
 		}
-		p.says("Account Summary", "Acme Corp", acme, ownerEmail, "$0.00", "coming with the billing engine")
+		p.says("Account Summary", "Acme Corp", acme, ownerEmail, "$0.00", "You are on the Free plan", "Switch to this plan")
 		if got := p.text(`nav[aria-label=Account] [aria-current=page]`); got != "Account Summary" {
 			t.Fatalf("current nav item = %q", got)
 		}
 		p.shot("account-summary", true)
 
 		p.click(`nav[aria-label=Account] a[href$="/history"]`)
-		p.says("Billing History", "coming with the billing engine")
+		p.says("Billing History", "No transactions yet")
 		p.shot("billing-history", false)
 
 		p.click(`button[type=submit].button-quiet`) // Sign out

@@ -45,6 +45,9 @@ type Services struct {
 	Profiles billing.ProfileService
 	Audit    billing.AuditService
 	Users    Users
+	// Engine is the billing engine (*engine.Engine): subscriptions,
+	// changes, invoices and credits. See change.go.
+	Engine Engine
 }
 
 // Config builds a Server.
@@ -75,6 +78,7 @@ type Server struct {
 	pages     *pages
 	throttle  *limiter
 	now       func() time.Time
+	mux       *http.ServeMux // the routes, to tell whether a page exists (change.go)
 }
 
 // SessionCookieName is the console's cookie.
@@ -150,6 +154,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("POST /accounts/{number}/users", s.operator(s.handleCreateUser))
 	mux.Handle("GET /accounts/{number}/summary", s.page(s.handleSummary))
 	mux.Handle("GET /accounts/{number}/history", s.page(s.handleHistory))
+	s.registerBilling(mux) // summary actions, history CSV, statements: change.go, contract.go, history.go, statement.go
 	mux.Handle("GET /accounts/{number}/profile", s.page(s.handleProfile))
 	mux.Handle("POST /accounts/{number}/profile", s.page(s.handleUpdateProfile))
 

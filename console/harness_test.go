@@ -6,10 +6,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kore-billing/korebill/api"
 	"github.com/kore-billing/korebill/billing"
 	"github.com/kore-billing/korebill/console"
+	"github.com/kore-billing/korebill/engine"
 	"github.com/kore-billing/korebill/store"
 )
 
@@ -27,16 +29,30 @@ const (
 // accounts and their people.
 type bundle struct {
 	db      *store.DB
+	eng     *engine.Engine
+	clock   *billing.FixedClock // the engine's: "today" for billing
 	srv     *httptest.Server
 	console *console.Server
 	acme    *billing.Account
 	globex  *billing.Account
 }
 
+// engineStart is the engine's time when a test starts: a fixed day, so that
+// amounts and dates are the same on every run (10 March 2027, 15:00 UTC).
+var engineStart = time.Date(2027, time.March, 10, 15, 0, 0, 0, time.UTC)
+
 func setup(t *testing.T, db *store.DB) *bundle {
 	t.Helper()
 	ctx := billing.NewContextWithActor(context.Background(), billing.Actor{Name: "test", Role: billing.RoleOperator})
-	b := &bundle{db: db}
+	b := &bundle{db: db, clock: billing.NewFixedClock(engineStart)}
+	eng, err := engine.New(engine.Config{DB: db, Clock: b.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.SeedCatalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.eng = eng
 	b.acme = &billing.Account{Name: "Acme Corp", Domain: "acme.test", TimeZone: "America/New_York"}
 	b.globex = &billing.Account{Name: "Globex", Domain: "globex.test", Currency: "EUR", TimeZone: "Europe/Berlin"}
 	for _, a := range []*billing.Account{b.acme, b.globex} {
@@ -59,7 +75,7 @@ func setup(t *testing.T, db *store.DB) *bundle {
 		Accounts: db, Profiles: db, Catalog: db, Users: db, Audit: db, Keys: db,
 	}})
 	cs, err := console.New(console.Config{
-		Services: console.Services{Accounts: db, Profiles: db, Audit: db, Users: db},
+		Services: console.Services{Accounts: db, Profiles: db, Audit: db, Users: db, Engine: eng},
 		Sessions: db.Sessions(),
 		Logger:   slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})

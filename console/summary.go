@@ -1,15 +1,100 @@
 package console
 
-import "net/http"
+import (
+	"net/http"
 
-// handleSummary is the Account Summary. For now it shows the account
-// itself; the subscription, plan, seats and payment method come with the
-// billing engine (issue 5, items 2 and 3), which replaces this handler and
-// templates/summary.html's "Subscription" section.
+	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/engine"
+)
+
+// summaryPage is the Account Summary's data: the subscription as the engine
+// has it, and what the page works out of it.
+type summaryPage struct {
+	Ov  *engine.Overview
+	Sub billing.Subscription
+
+	Free     bool // online, on the Free plan: the plans are offered
+	Contract *billing.Contract
+	Plans    []planOption // on Free
+
+	PeriodTotal    billing.Money // seats × price per user, per period
+	PerMonth       billing.Money // the price per user as a monthly figure
+	ScheduledTotal billing.Money
+	Available      int64 // contract: prepaid subscriptions no user takes
+	Overage        int64 // contract: managed users above the prepaid
+
+	// Open invoices, for the suspended and past-due banners.
+	Open    []*billing.Invoice
+	OpenDue billing.Money
+
+	// PaymentMethodURL is the Change Payment Method page, "" until the
+	// payments work has one.
+	PaymentMethodURL string
+}
+
+// handleSummary is the Account Summary: Online Billing (a paid plan, or
+// Free with the plans to choose from) or Fixed Subscriptions (a contract).
 func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.account(w, r)
 	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, "summary", &view{Title: "Account Summary", Section: "summary", Account: a})
+	ctx := r.Context()
+	ov, err := s.Engine.Subscription(ctx, a.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	a = &ov.Account // as of the engine's read, with the same balance
+	sub := ov.Subscription
+	page := summaryPage{Ov: ov, Sub: sub, Contract: sub.Contract,
+		Free: !sub.IsPaid() && sub.Contract == nil && a.BillingType == billing.BillingOnline}
+	page.PeriodTotal, _ = sub.PeriodAmount()
+	page.PerMonth = perMonth(sub.UnitPrice, sub.Interval)
+	if sub.Scheduled != nil {
+		page.ScheduledTotal, _ = sub.Scheduled.PeriodAmount()
+	}
+	page.Available = max(sub.Seats-ov.ManagedUsers, 0)
+	page.Overage = max(ov.ManagedUsers-sub.Seats, 0)
+	if page.Free {
+		if page.Plans, err = s.paidPlans(ctx, a.Currency); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	if a.Status != billing.StatusActive {
+		if page.Open, page.OpenDue, err = s.openInvoices(r, a); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	if p := paymentMethodPath(a); s.routeExists(p) {
+		page.PaymentMethodURL = p
+	}
+	s.render(w, r, http.StatusOK, "summary", &view{Title: "Account Summary", Section: "summary", Account: a, Data: page})
 }
+
+// openInvoices returns the account's unpaid invoices, oldest first, and
+// what they owe together: the way back from past due or suspended.
+func (s *Server) openInvoices(r *http.Request, a *billing.Account) ([]*billing.Invoice, billing.Money, error) {
+	due := billing.Zero(a.Currency)
+	var open []*billing.Invoice
+	for offset := 0; ; offset += 500 {
+		invs, total, err := s.Engine.FindInvoices(r.Context(), a.ID, 500, offset)
+		if err != nil {
+			return nil, due, err
+		}
+		for _, inv := range invs {
+			if (inv.Status == billing.InvoiceOpen || inv.Status == billing.InvoiceUncollectible) && inv.AmountDue.Amount > 0 {
+				open = append([]*billing.Invoice{inv}, open...)
+				due = due.Add(inv.AmountDue)
+			}
+		}
+		if offset+len(invs) >= total || len(invs) == 0 {
+			return open, due, nil
+		}
+	}
+}
+
+// PerMonthOf is an annual price per user as a monthly figure.
+func (summaryPage) PerMonthOf(annual billing.Money) billing.Money { return perMonth(annual, billing.Year) }

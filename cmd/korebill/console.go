@@ -64,7 +64,7 @@ func (m *Main) consoleFlags(fs *flag.FlagSet, cmd string) {
 func (m *Main) newConsole() (*console.Server, error) {
 	c := m.Config.Console
 	return console.New(console.Config{
-		Services: console.Services{Accounts: m.DB, Profiles: m.DB, Audit: m.DB, Users: m.DB},
+		Services: console.Services{Accounts: m.DB, Profiles: m.DB, Audit: m.DB, Users: m.DB, Engine: m.Engine},
 		Sessions: m.DB.Sessions(), Logger: m.Logger, SecureCookies: c.SecureCookies,
 		IdleTimeout: c.SessionIdleTimeout, Lifetime: c.SessionLifetime,
 	})
