@@ -97,4 +97,6 @@ func (s *Server) openInvoices(r *http.Request, a *billing.Account) ([]*billing.I
 }
 
 // PerMonthOf is an annual price per user as a monthly figure.
-func (summaryPage) PerMonthOf(annual billing.Money) billing.Money { return perMonth(annual, billing.Year) }
+func (summaryPage) PerMonthOf(annual billing.Money) billing.Money {
+	return perMonth(annual, billing.Year)
+}
