@@ -747,3 +747,52 @@ func TestCollect_NoCardFailsIntoTheSchedule(t *testing.T) {
 		}
 	})
 }
+
+// TestDunning_ConfiguredScheduleAndGrace: one retry on day 2, then past_due
+// (the account too) that day and suspension three days later.
+func TestDunning_ConfiguredScheduleAndGrace(t *testing.T) {
+	forEachPayStore(t, "2026-07-01T12:00:00Z", func(t *testing.T, p *payEnv) {
+		a := p.newAccount(t, "Soylent")
+		p.addCard(t, a, "4000000000000002")
+		p.upgrade(t, a, 1)
+		day := func(d string) []string {
+			t.Helper()
+			p.clock.Set(payDate(d).Midnight(time.UTC).Add(30 * time.Minute))
+			var got []string
+			for _, s := range p.billNow(t, a).Steps {
+				got = append(got, string(s.Step))
+			}
+			return got
+		}
+		if got := day("2026-07-02"); len(got) != 0 {
+			t.Fatalf("day 1: %v", got)
+		}
+		if got := fmt.Sprint(day("2026-07-03")); got != "[payment_retry past_due]" {
+			t.Fatalf("day 2: %v", got)
+		}
+		if as, ss := p.status(t, a); as != billing.StatusPastDue || ss != billing.SubscriptionPastDue {
+			t.Fatalf("after the last retry: %s %s", as, ss)
+		}
+		if got := day("2026-07-05"); len(got) != 0 {
+			t.Fatalf("day 4: %v", got)
+		}
+		if got := fmt.Sprint(day("2026-07-06")); got != "[suspend]" {
+			t.Fatalf("day 5: %v", got)
+		}
+		if as, _ := p.status(t, a); as != billing.StatusSuspended {
+			t.Fatalf("after the grace: %s", as)
+		}
+		if n := len(p.gw.Charges()); n != 2 {
+			t.Fatalf("charges = %d, want 2", n)
+		}
+	}, func(c *engine.Config) { c.Payments.RetryDays, c.Payments.SuspendAfterDays = []int{2}, 3 })
+}
+
+func TestPaymentConfig_Validate(t *testing.T) {
+	for _, bad := range []engine.PaymentConfig{{RetryDays: []int{0}}, {RetryDays: []int{3, 1}}, {SuspendAfterDays: -1},
+		{ReminderDays: []int{7, -7}}, {RecheckAfter: -time.Second}} {
+		if _, err := engine.New(engine.Config{DB: &store.DB{}, Payments: bad}); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
