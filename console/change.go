@@ -31,6 +31,10 @@ type Engine interface {
 	FindInvoices(ctx context.Context, accountID int64, limit, offset int) ([]*billing.Invoice, int, error)
 	FindCredits(ctx context.Context, accountID int64, limit, offset int) ([]*engine.CreditTransaction, int, error)
 	FindInvoiceByNumber(ctx context.Context, number string) (*billing.Invoice, error)
+	History(ctx context.Context, accountID int64, q engine.HistoryQuery) (*engine.HistoryPage, error)
+	PaymentMethods(ctx context.Context, accountID int64) ([]*store.PaymentMethod, error)
+	InvoicePaymentMethod(ctx context.Context, inv *billing.Invoice) (string, error)
+	PayInvoice(ctx context.Context, invoiceID int64) (*engine.PaymentResult, error)
 	DB() *store.DB
 }
 
@@ -55,6 +59,7 @@ func (s *Server) registerBilling(mux *http.ServeMux) {
 	mux.Handle("GET /accounts/{number}/history.csv", s.page(s.handleHistoryCSV))
 	mux.Handle("GET /accounts/{number}/invoices/{invoice}", s.page(s.handleStatement))
 	mux.Handle("GET /accounts/{number}/invoices/{invoice}/pdf", s.page(s.handleStatementPDF))
+	mux.Handle("POST /accounts/{number}/invoices/{invoice}/pay", s.page(s.handlePayInvoice))
 	mux.HandleFunc("GET /static/statement.css", s.handleStatementCSS)
 }
 
@@ -70,6 +75,8 @@ func init() {
 	funcs["neg"] = func(m billing.Money) billing.Money { return m.Neg() }
 	funcs["isNeg"] = func(m billing.Money) bool { return m.Amount < 0 }
 	funcs["expectedTotal"] = previewTotal
+	funcs["chargeType"] = chargeTypeLabel
+	funcs["cardBrand"] = cardBrand
 	funcs["maxInt"] = func(a, b int64) int64 { return max(a, b) }
 	funcs["add64"] = func(a, b int64) int64 { return a + b }
 	funcs["percent"] = func(bp int) string { return strconv.FormatFloat(float64(bp)/100, 'f', -1, 64) + "%" }
@@ -364,7 +371,7 @@ func (s *Server) renderChangeForm(w http.ResponseWriter, r *http.Request, a *bil
 			case err == nil:
 				page.Amount = res
 			case isUserError(err):
-				page.Errors = changeErrors(err)
+				page.Errors = changeErrors(err, page.Purchase)
 			default:
 				s.error(w, r, err)
 				return
@@ -384,18 +391,20 @@ func isUserError(err error) bool {
 	return false
 }
 
-// changeErrors places an engine error beside its field: the seats below
-// the managed users beside the number of users, and so on; anything else
-// goes at the top of the form.
-func changeErrors(err error) map[string]string {
+// changeErrors places an engine error beside its field: too few seats for
+// the managed users beside the number of users (or, buying from Free,
+// beside "who it covers"); anything else goes at the top of the form.
+func changeErrors(err error, purchase bool) map[string]string {
+	var be *billing.Error
+	if errors.As(err, &be) && be.Reason == "seats_below_users" {
+		if purchase {
+			return map[string]string{"users": be.Message}
+		}
+		return map[string]string{"seats": be.Message}
+	}
 	errs := fieldErrors(err)
 	if len(errs) == 0 {
-		field := "form"
-		var be *billing.Error
-		if errors.As(err, &be) && be.Reason == "seats_below_users" {
-			field = "seats"
-		}
-		errs[field] = billing.ErrorMessage(err)
+		errs["form"] = billing.ErrorMessage(err)
 	}
 	return errs
 }
@@ -437,7 +446,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, a *billing.Acco
 	res, err := s.Engine.PreviewChange(r.Context(), a.ID, req)
 	if isUserError(err) {
 		s.renderChangeForm(w, r, a, http.StatusUnprocessableEntity,
-			changePage{Form: form, Errors: changeErrors(err), Order: changeFieldOrder, Purchase: purchase, Ov: ov})
+			changePage{Form: form, Errors: changeErrors(err, purchase), Order: changeFieldOrder, Purchase: purchase, Ov: ov})
 		return
 	} else if err != nil {
 		s.error(w, r, err)
@@ -496,7 +505,7 @@ func (s *Server) handleChangeConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	case isUserError(err) && billing.ErrorCode(err) != billing.ECONFLICT:
 		s.renderChangeForm(w, r, a, http.StatusUnprocessableEntity,
-			changePage{Form: form, Errors: changeErrors(err), Order: changeFieldOrder, Purchase: purchase, Ov: ov})
+			changePage{Form: form, Errors: changeErrors(err, purchase), Order: changeFieldOrder, Purchase: purchase, Ov: ov})
 		return
 	case err != nil:
 		s.error(w, r, err)
@@ -640,4 +649,19 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	s.flash(r, "Your subscription is canceled. "+sub.Plan.Name+" is paid to "+formatDay(sub.Period.End.AddDays(-1))+
 		"; from "+formatDay(sub.Period.End)+" the account is on the Free plan.")
 	http.Redirect(w, r, "/accounts/"+a.Number+"/summary", http.StatusSeeOther)
+}
+
+// cardBrand names a card brand as people write it.
+func cardBrand(b billing.CardBrand) string {
+	switch b {
+	case billing.CardVisa:
+		return "Visa"
+	case billing.CardMastercard:
+		return "Mastercard"
+	case billing.CardAmex:
+		return "American Express"
+	case billing.CardDiscover:
+		return "Discover"
+	}
+	return humanize(string(b))
 }

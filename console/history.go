@@ -1,177 +1,74 @@
 package console
 
 import (
-	"cmp"
 	"encoding/csv"
 	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/engine"
 	"github.com/kore-billing/korebill/store"
 )
 
 // Billing History: DESIGN "the chronological list of invoices, payments,
 // refunds, credits and credit notes: date, transaction details with a link
 // to its statement, charge type, amount, credit balance after; filter by
-// date and type, export as CSV."
-//
-// Until the payments work's history lands, the list is built here from the
-// invoices and the credit ledger: one row per invoice (and credit note), one
-// per credit given that no invoice carries (signup, inactivity,
-// adjustments). The credits an invoice applied or gave back are not rows of
-// their own: they are in the invoice's amounts and in its Credits Balance,
-// the balance just after it.
+// date and type, export as CSV." The rows are the engine's (History); the
+// page shows them newest first, 25 to a page.
 
-// historyRow is one line of Billing History.
-type historyRow struct {
-	Date       billing.Date // in the account's time zone
-	at         time.Time
-	seq        int64
-	Type       string // the filter's value: subscription, change, overage, credit_note, credit
-	Details    string
-	Invoice    string // the statement's number, "" for a credit
-	Status     billing.InvoiceStatus
-	ChargeType string
-	Amount     billing.Money
-	Balance    billing.Money
-}
-
-// historyTypes are the filter's choices.
+// historyTypes are the filter's choices: the engine's row types.
 var historyTypes = []policyOption{
 	{"", "All transactions"},
-	{string(billing.InvoiceSubscription), "Subscription invoices"},
-	{string(billing.InvoiceChange), "Changes"},
-	{string(billing.InvoiceOverage), "Overage"},
-	{string(billing.InvoiceCreditNote), "Credit notes"},
-	{"credit", "Credits"},
+	{string(store.HistoryInvoice), "Invoices"},
+	{string(store.HistoryPayment), "Payments"},
+	{string(store.HistoryRefund), "Refunds"},
+	{string(store.HistoryCredit), "Credits"},
+	{string(store.HistoryCreditNote), "Credit notes"},
 }
 
-var invoiceKindLabels = map[billing.InvoiceKind]string{
-	billing.InvoiceSubscription: "Subscription",
-	billing.InvoiceChange:       "Subscription change",
-	billing.InvoiceOverage:      "Overage",
-	billing.InvoiceCreditNote:   "Credit note",
+var chargeTypeLabels = map[string]string{
+	string(billing.InvoicePaymentCard):   "Card",
+	string(billing.InvoicePaymentACH):    "ACH / EFT",
+	string(billing.InvoicePaymentCredit): "Credit redeem",
+	string(billing.InvoicePaymentRefund): "Refund",
 }
 
-var paymentTypeLabels = map[billing.InvoicePaymentType]string{
-	billing.InvoicePaymentCard:   "Card",
-	billing.InvoicePaymentACH:    "ACH / EFT",
-	billing.InvoicePaymentCredit: "Credit redeem",
-	billing.InvoicePaymentRefund: "Refund",
-}
-
-var creditReasonLabels = map[store.CreditReason]string{
-	store.CreditSignup:       "Signup credit",
-	store.CreditInactivity:   "Inactivity credit",
-	store.CreditChangeCredit: "Unused time credited",
-	store.CreditRefund:       "Credit note",
-	store.CreditAdjustment:   "Credit adjustment",
-	store.CreditApplied:      "Credits applied",
-}
-
-func paymentTypeLabel(t billing.InvoicePaymentType) string {
-	if l, ok := paymentTypeLabels[t]; ok {
+func chargeTypeLabel(t string) string {
+	if l, ok := chargeTypeLabels[t]; ok {
 		return l
 	}
-	return humanize(string(t))
+	return humanize(t)
 }
 
-// historyRows returns the account's whole history, newest first.
-func (s *Server) historyRows(r *http.Request, a *billing.Account) ([]historyRow, error) {
-	ctx := r.Context()
-	var invoices []*billing.Invoice
-	for offset := 0; ; offset += 500 {
-		page, total, err := s.Engine.FindInvoices(ctx, a.ID, 500, offset)
+// historyRows returns the account's history that the filter keeps, newest
+// first.
+func (s *Server) historyRows(r *http.Request, a *billing.Account, f historyFilter) ([]engine.HistoryEntry, error) {
+	q := engine.HistoryQuery{Limit: 1000}
+	if !f.from.IsZero() {
+		q.From = &f.from
+	}
+	if !f.to.IsZero() {
+		q.To = &f.to
+	}
+	if f.Type != "" {
+		q.Types = []string{f.Type}
+	}
+	var rows []engine.HistoryEntry
+	for {
+		page, err := s.Engine.History(r.Context(), a.ID, q)
 		if err != nil {
 			return nil, err
 		}
-		invoices = append(invoices, page...)
-		if len(page) == 0 || offset+len(page) >= total {
+		rows = append(rows, page.Entries...)
+		if page.NextCursor == "" {
 			break
 		}
+		q.Cursor = page.NextCursor
 	}
-	var credits []*store.CreditTransaction
-	for offset := 0; ; offset += 500 {
-		page, total, err := s.Engine.FindCredits(ctx, a.ID, 500, offset)
-		if err != nil {
-			return nil, err
-		}
-		credits = append(credits, page...)
-		if len(page) == 0 || offset+len(page) >= total {
-			break
-		}
-	}
-	slices.SortFunc(credits, func(x, y *store.CreditTransaction) int { return cmp.Compare(x.ID, y.ID) })
-
-	loc := a.Location()
-	// The balance just after each invoice: that of its last credit movement.
-	after := map[int64]billing.Money{}
-	for _, ct := range credits {
-		if ct.InvoiceID != nil {
-			after[*ct.InvoiceID] = ct.BalanceAfter
-		}
-	}
-	// balanceAt is the balance after the last movement made at or before t.
-	balanceAt := func(t time.Time) billing.Money {
-		b := billing.Zero(a.Currency)
-		for _, ct := range credits {
-			if ct.CreatedAt.After(t) {
-				break
-			}
-			b = ct.BalanceAfter
-		}
-		return b
-	}
-
-	var rows []historyRow
-	for _, inv := range invoices {
-		if inv.Number == "" { // a draft voided before it was issued: never a statement
-			continue
-		}
-		row := historyRow{Date: inv.IssueDate, at: inv.CreatedAt, seq: inv.ID, Type: string(inv.Kind),
-			Invoice: inv.Number, Status: inv.Status, Amount: inv.Total, ChargeType: paymentTypeLabel(inv.PaymentType)}
-		if inv.Kind == billing.InvoiceCreditNote {
-			row.ChargeType = paymentTypeLabel(billing.InvoicePaymentRefund)
-		}
-		row.Details = invoiceKindLabels[inv.Kind] + " " + inv.Number
-		if len(inv.Lines) > 0 {
-			row.Details += ": " + inv.Lines[0].Description
-			if n := len(inv.Lines) - 1; n > 0 {
-				row.Details += " and " + pluralize(int64(n), "more line")
-			}
-		}
-		if b, ok := after[inv.ID]; ok {
-			row.Balance = b
-		} else {
-			row.Balance = balanceAt(inv.CreatedAt)
-		}
-		rows = append(rows, row)
-	}
-	for _, ct := range credits {
-		if ct.InvoiceID != nil {
-			continue
-		}
-		label, ok := creditReasonLabels[ct.Reason]
-		if !ok {
-			label = humanize(string(ct.Reason))
-		}
-		details := label
-		if ct.Description != "" && ct.Description != label {
-			details += ": " + ct.Description
-		}
-		rows = append(rows, historyRow{Date: billing.DateOf(ct.CreatedAt, loc), at: ct.CreatedAt, seq: ct.ID,
-			Type: "credit", Details: details, ChargeType: "Credit", Amount: ct.Amount, Balance: ct.BalanceAfter})
-	}
-	slices.SortStableFunc(rows, func(x, y historyRow) int {
-		if c := y.at.Compare(x.at); c != 0 {
-			return c
-		}
-		return cmp.Compare(y.seq, x.seq)
-	})
+	slices.Reverse(rows)
 	return rows, nil
 }
 
@@ -214,23 +111,13 @@ func historyFilterFrom(r *http.Request) (historyFilter, map[string]string) {
 	return f, errs
 }
 
-func (f historyFilter) keep(row historyRow) bool {
-	if !f.from.IsZero() && row.Date.Before(f.from) {
-		return false
-	}
-	if !f.to.IsZero() && row.Date.After(f.to) {
-		return false
-	}
-	return f.Type == "" || row.Type == f.Type
-}
-
 // historyPage is the Billing History page's data.
 type historyPage struct {
 	Filter      historyFilter
 	Errors      map[string]string
 	Order       []string
 	Types       []policyOption
-	Rows        []historyRow
+	Rows        []engine.HistoryEntry
 	Total       int
 	First, Last int
 	Prev, Next  int // page numbers, 0 for none
@@ -255,16 +142,10 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	if len(errs) > 0 {
 		status = http.StatusUnprocessableEntity
 	} else {
-		rows, err := s.historyRows(r, a)
+		kept, err := s.historyRows(r, a, f)
 		if err != nil {
 			s.error(w, r, err)
 			return
-		}
-		var kept []historyRow
-		for _, row := range rows {
-			if f.keep(row) {
-				kept = append(kept, row)
-			}
 		}
 		page.Total = len(kept)
 		start := (f.Page - 1) * historyPageSize
@@ -299,7 +180,7 @@ func (s *Server) handleHistoryCSV(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusUnprocessableEntity, "This export could not be made", "The filter is not right: correct it on the Billing History page, then export again.")
 		return
 	}
-	rows, err := s.historyRows(r, a)
+	rows, err := s.historyRows(r, a, f)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -307,17 +188,10 @@ func (s *Server) handleHistoryCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="billing-history-`+a.Number+`.csv"`)
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"date", "transaction", "details", "charge_type", "amount", "currency", "credits_balance", "status", "statement"})
+	_ = cw.Write([]string{"date", "type", "transaction_details", "statement", "charge_type", "amount", "currency", "credits_balance"})
 	for _, row := range rows {
-		if !f.keep(row) {
-			continue
-		}
-		statement := ""
-		if row.Invoice != "" {
-			statement = "/accounts/" + a.Number + "/invoices/" + row.Invoice
-		}
-		_ = cw.Write([]string{row.Date.String(), csvText(row.Invoice), csvText(row.Details), csvText(row.ChargeType),
-			row.Amount.Decimal(), row.Amount.Currency, row.Balance.Decimal(), string(row.Status), statement})
+		_ = cw.Write([]string{row.Date.String(), string(row.Type), csvText(row.Summary), csvText(row.Statement),
+			chargeTypeLabel(row.ChargeType), row.Amount.Decimal(), row.Amount.Currency, row.CreditBalanceAfter.Decimal()})
 	}
 	cw.Flush()
 }

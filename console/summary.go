@@ -5,6 +5,7 @@ import (
 
 	"github.com/kore-billing/korebill/billing"
 	"github.com/kore-billing/korebill/engine"
+	"github.com/kore-billing/korebill/store"
 )
 
 // summaryPage is the Account Summary's data: the subscription as the engine
@@ -27,9 +28,12 @@ type summaryPage struct {
 	Open    []*billing.Invoice
 	OpenDue billing.Money
 
-	// PaymentMethodURL is the Change Payment Method page, "" until the
+	// Method is the default payment method, nil for "No card on file";
+	// PaymentMethodURL the Change Payment Method page, "" until the
 	// payments work has one.
+	Method           *store.PaymentMethod
 	PaymentMethodURL string
+	PayToken         string // the Pay now forms' idempotency key
 }
 
 // handleSummary is the Account Summary: Online Billing (a paid plan, or
@@ -62,11 +66,16 @@ func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if a.Status != billing.StatusActive {
+	if page.Method, err = s.defaultMethod(r, a); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if a.Status != billing.StatusActive || sub.Status == billing.SubscriptionPastDue {
 		if page.Open, page.OpenDue, err = s.openInvoices(r, a); err != nil {
 			s.error(w, r, err)
 			return
 		}
+		page.PayToken = randomToken()
 	}
 	if p := paymentMethodPath(a); s.routeExists(p) {
 		page.PaymentMethodURL = p
@@ -85,7 +94,7 @@ func (s *Server) openInvoices(r *http.Request, a *billing.Account) ([]*billing.I
 			return nil, due, err
 		}
 		for _, inv := range invs {
-			if (inv.Status == billing.InvoiceOpen || inv.Status == billing.InvoiceUncollectible) && inv.AmountDue.Amount > 0 {
+			if payable(inv) {
 				open = append([]*billing.Invoice{inv}, open...)
 				due = due.Add(inv.AmountDue)
 			}
