@@ -596,7 +596,7 @@ func (e *Engine) applyPayment(ctx context.Context, st *state, inv *billing.Invoi
 	if !paid {
 		return nil
 	}
-	if err := e.notify(ctx, st.tx, Notification{Type: NotifyInvoicePaid, AccountNumber: st.a.Number, Invoice: inv, Payment: p}); err != nil {
+	if err := e.notify(ctx, st.tx, Notification{Type: NotifyInvoicePaid, AccountID: st.a.ID, AccountNumber: st.a.Number, Invoice: inv, Payment: p}); err != nil {
 		return err
 	}
 	return e.restore(ctx, st)
@@ -616,7 +616,7 @@ func (e *Engine) afterFailure(ctx context.Context, st *state, inv *billing.Invoi
 	}{paymentSnapshot(p), datePtr(next)}); err != nil {
 		return err
 	}
-	return e.notify(ctx, st.tx, Notification{Type: NotifyPaymentFailed, AccountNumber: st.a.Number, Invoice: inv,
+	return e.notify(ctx, st.tx, Notification{Type: NotifyPaymentFailed, AccountID: st.a.ID, AccountNumber: st.a.Number, Invoice: inv,
 		Payment: p, NextRetry: next})
 }
 
@@ -664,7 +664,7 @@ func (e *Engine) markPastDue(ctx context.Context, st *state, inv *billing.Invoic
 	if before.Subscription == after.Subscription {
 		return nil
 	}
-	return e.notify(ctx, st.tx, Notification{Type: NotifySubscriptionUpdated, AccountNumber: st.a.Number, Invoice: inv})
+	return e.notify(ctx, st.tx, Notification{Type: NotifySubscriptionUpdated, AccountID: st.a.ID, AccountNumber: st.a.Number, Invoice: inv})
 }
 
 // suspend suspends the account SuspendAfterDays after the last failed
@@ -683,7 +683,7 @@ func (e *Engine) suspend(ctx context.Context, st *state, d *payDue) error {
 	if err := st.tx.Audit("account.suspend", "account", st.a.Number, st.a.ID, before, after); err != nil {
 		return err
 	}
-	return e.notify(ctx, st.tx, Notification{Type: NotifyAccountSuspended, AccountNumber: st.a.Number, Invoice: d.inv})
+	return e.notify(ctx, st.tx, Notification{Type: NotifyAccountSuspended, AccountID: st.a.ID, AccountNumber: st.a.Number, Invoice: d.inv})
 }
 
 // remind records a payment reminder of a bank-transfer invoice.
@@ -702,7 +702,7 @@ func (e *Engine) remind(ctx context.Context, st *state, d *payDue) error {
 	}{d.offset, d.inv.AmountDue, d.inv.DueDate}); err != nil {
 		return err
 	}
-	return e.notify(ctx, st.tx, Notification{Type: NotifyPaymentReminder, AccountNumber: st.a.Number, Invoice: d.inv,
+	return e.notify(ctx, st.tx, Notification{Type: NotifyPaymentReminder, AccountID: st.a.ID, AccountNumber: st.a.Number, Invoice: d.inv,
 		OffsetDays: d.offset})
 }
 
@@ -713,7 +713,7 @@ func (e *Engine) overdue(ctx context.Context, st *state, d *payDue) error {
 		Kind: store.DunningOverdue, DueOn: d.date}); err != nil {
 		return err
 	}
-	if err := e.notify(ctx, st.tx, Notification{Type: NotifyInvoiceOverdue, AccountNumber: st.a.Number, Invoice: d.inv}); err != nil {
+	if err := e.notify(ctx, st.tx, Notification{Type: NotifyInvoiceOverdue, AccountID: st.a.ID, AccountNumber: st.a.Number, Invoice: d.inv}); err != nil {
 		return err
 	}
 	return e.markPastDue(ctx, st, d.inv, "invoice.overdue")
@@ -762,12 +762,12 @@ func (e *Engine) restore(ctx context.Context, st *state) error {
 		return err
 	}
 	if wasSuspended {
-		if err := e.notify(ctx, st.tx, Notification{Type: NotifyAccountReactivated, AccountNumber: st.a.Number}); err != nil {
+		if err := e.notify(ctx, st.tx, Notification{Type: NotifyAccountReactivated, AccountID: st.a.ID, AccountNumber: st.a.Number}); err != nil {
 			return err
 		}
 	}
 	if subChanged {
-		return e.notify(ctx, st.tx, Notification{Type: NotifySubscriptionUpdated, AccountNumber: st.a.Number})
+		return e.notify(ctx, st.tx, Notification{Type: NotifySubscriptionUpdated, AccountID: st.a.ID, AccountNumber: st.a.Number})
 	}
 	return nil
 }

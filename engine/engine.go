@@ -43,6 +43,12 @@ type Config struct {
 	// of its currency (DESIGN: "signup credits … online accounts only").
 	// Zero gives none.
 	SignupCredit int64
+	// Schedule, when set, is called in the transaction of every change
+	// that moves an account's next billing (an upgrade, a renewal, a new
+	// contract) with the instant it falls due: the job runner enqueues the
+	// account's bill job there, so that it commits with the change.
+	// Accounts on a test clock are not scheduled: their clock drives them.
+	Schedule func(ctx context.Context, tx *store.Tx, accountID int64, at time.Time) error
 	// BeforeStep, when set, is called inside each BillAccount step's
 	// transaction before the step writes; an error fails the step (and
 	// rolls it back). Tests use it to stop a billing run midway.
@@ -77,6 +83,7 @@ type Engine struct {
 	log          *slog.Logger
 	signupCredit int64
 	beforeStep   func(ctx context.Context, accountID int64, step Step) error
+	schedule     func(ctx context.Context, tx *store.Tx, accountID int64, at time.Time) error
 	pay          payments
 }
 
@@ -85,7 +92,8 @@ func New(c Config) (*Engine, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{db: c.DB, clock: c.Clock, log: c.Logger, signupCredit: c.SignupCredit, beforeStep: c.BeforeStep}
+	e := &Engine{db: c.DB, clock: c.Clock, log: c.Logger, signupCredit: c.SignupCredit, beforeStep: c.BeforeStep,
+		schedule: c.Schedule}
 	if e.clock == nil {
 		e.clock = billing.SystemClock{}
 	}
@@ -143,6 +151,21 @@ type state struct {
 	now   time.Time
 	loc   *time.Location
 	today billing.Date
+	// notify sends a notification in the state's transaction.
+	notify func(Notification) error
+}
+
+// nextBilling is when a subscription next has billing due: the start of a
+// period not billed yet, else the renewal at the end of the period — local
+// midnight in the account's zone. A free subscription has none.
+func nextBilling(s *billing.Subscription, loc *time.Location) (time.Time, bool) {
+	switch {
+	case !s.IsPaid():
+		return time.Time{}, false
+	case !s.PeriodBilled:
+		return s.Period.Start.Midnight(loc), true
+	}
+	return s.Period.RenewsAt(loc), true
 }
 
 // open locks the account, fixes the transaction's time to the account's
@@ -163,6 +186,16 @@ func (e *Engine) open(ctx context.Context, tx *store.Tx, accountID int64) (*stat
 	}
 	tx.SetNow(now)
 	st := &state{tx: tx, a: a, now: tx.Now(), loc: a.Location()}
+	st.notify = func(n Notification) error { return e.notify(ctx, tx, n) }
+	if e.schedule != nil && clock == nil {
+		tx.OnSubscriptionSaved(func(s *billing.Subscription) error {
+			at, ok := nextBilling(s, st.loc)
+			if !ok {
+				return nil
+			}
+			return e.schedule(ctx, tx, s.AccountID, at)
+		})
+	}
 	st.today = billing.DateOf(st.now, st.loc)
 	if st.sub, err = tx.FindSubscription(accountID); err != nil {
 		return nil, err

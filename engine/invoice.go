@@ -90,6 +90,11 @@ func issue(st *state, inv *billing.Invoice, balanceAfter billing.Money) error {
 	if err := st.tx.CreateInvoice(inv); err != nil {
 		return err
 	}
+	if st.notify != nil {
+		if err := st.notify(Notification{Type: NotifyInvoiceFinalized, AccountID: st.a.ID, AccountNumber: st.a.Number, Invoice: inv}); err != nil {
+			return err
+		}
+	}
 	if inv.CreditsApplied.Amount > 0 {
 		ct := &store.CreditTransaction{AccountID: st.a.ID, Amount: inv.CreditsApplied.Neg(), Reason: store.CreditApplied,
 			InvoiceID: &inv.ID, Description: "Applied to " + inv.Number}

@@ -81,7 +81,8 @@ func (c PaymentConfig) validate() error {
 // the platform and billing contacts get. Type is the webhook event type
 // where there is one.
 type Notification struct {
-	Type          string // invoice.paid, payment.failed, subscription.updated, account.suspended, account.reactivated, invoice.payment_reminder, invoice.overdue, refund.succeeded
+	Type          string // invoice.finalized, invoice.paid, payment.failed, subscription.updated, account.suspended, account.reactivated, invoice.payment_reminder, invoice.overdue, refund.succeeded
+	AccountID     int64
 	AccountNumber string
 	Invoice       *billing.Invoice
 	Payment       *store.Payment
@@ -95,6 +96,7 @@ type Notification struct {
 
 // Notification types.
 const (
+	NotifyInvoiceFinalized    = "invoice.finalized"
 	NotifyInvoicePaid         = "invoice.paid"
 	NotifyPaymentFailed       = "payment.failed"
 	NotifySubscriptionUpdated = "subscription.updated"

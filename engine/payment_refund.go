@@ -279,7 +279,7 @@ func (e *Engine) completeRefund(ctx context.Context, st *state, inv *billing.Inv
 	}{refundSnapshot(r), paymentSnapshot(p)}); err != nil {
 		return nil, err
 	}
-	return note, e.notify(ctx, st.tx, Notification{Type: NotifyRefundSucceeded, AccountNumber: st.a.Number, Invoice: inv,
+	return note, e.notify(ctx, st.tx, Notification{Type: NotifyRefundSucceeded, AccountID: st.a.ID, AccountNumber: st.a.Number, Invoice: inv,
 		Payment: p, Refund: r})
 }
 

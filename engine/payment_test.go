@@ -311,7 +311,7 @@ func TestDunning_DecliningCardRetriesDays1357ThenSuspendsAndANewCardRestores(t *
 		if len(charges) != 6 || charges[5].Status != billing.ChargeSucceeded || !strings.Contains(charges[5].PaymentMethodRef, "_ok_") {
 			t.Fatalf("charges = %+v", charges)
 		}
-		wantNotices := "payment.failed payment.failed payment.failed payment.failed payment.failed subscription.updated " +
+		wantNotices := "invoice.finalized payment.failed payment.failed payment.failed payment.failed payment.failed subscription.updated " +
 			"account.suspended invoice.paid account.reactivated subscription.updated"
 		if got := strings.Join(p.noticesSoFar(), " "); got != wantNotices {
 			t.Errorf("notifications:\n got  %s\n want %s", got, wantNotices)

@@ -35,10 +35,13 @@ type Biller interface {
 	BillAccount(ctx context.Context, accountID int64) error
 }
 
-// BillAccountArgs bills one account. Unique by account among the jobs not
-// yet finished, so the finder can enqueue freely.
+// BillAccountArgs bills one account. Unique by account and instant among
+// the jobs not yet finished: the finder's jobs (At zero) and the ones a
+// change schedules for its renewal never block each other, and neither is
+// enqueued twice.
 type BillAccountArgs struct {
-	AccountID int64 `json:"account_id" river:"unique"`
+	AccountID int64     `json:"account_id" river:"unique"`
+	At        time.Time `json:"at,omitzero" river:"unique"`
 }
 
 // Kind names the job in River's table.
@@ -221,11 +224,13 @@ func (r *Runner) Stop(ctx context.Context) error {
 
 // EnqueueBillTx schedules billing of an account at the instant at, in the
 // transaction tx of the change it follows from: both commit or neither.
-// Scheduled jobs are not unique (a renewal a month away must not stop the
-// finder from enqueuing work due now); billing an account twice is safe.
+// Billing an account twice is safe; the finder is the safety net for any
+// job lost or never scheduled.
 func (r *Runner) EnqueueBillTx(ctx context.Context, tx *sql.Tx, accountID int64, at time.Time) error {
-	opts := river.InsertOpts{Queue: queueBilling, MaxAttempts: 10, ScheduledAt: at}
-	if _, err := r.client.InsertTx(ctx, tx, BillAccountArgs{AccountID: accountID}, &opts); err != nil {
+	args := BillAccountArgs{AccountID: accountID, At: at.UTC().Truncate(time.Second)}
+	opts := args.InsertOpts()
+	opts.ScheduledAt = args.At
+	if _, err := r.client.InsertTx(ctx, tx, args, &opts); err != nil {
 		return fmt.Errorf("jobs: enqueue bill for account %d: %w", accountID, err)
 	}
 	return nil

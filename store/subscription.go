@@ -22,6 +22,24 @@ type Tx struct {
 	tx  *sql.Tx
 	ctx context.Context
 	now time.Time
+	// saved is called after each subscription write (OnSubscriptionSaved).
+	saved func(*billing.Subscription) error
+}
+
+// SQL returns the database/sql transaction, for work that must commit with
+// the change: a River job inserted with InsertTx.
+func (tx *Tx) SQL() *sql.Tx { return tx.tx }
+
+// OnSubscriptionSaved has fn called, in the transaction, after every write
+// of a subscription: the engine schedules the account's next billing there,
+// so that the job commits with the state it follows from.
+func (tx *Tx) OnSubscriptionSaved(fn func(*billing.Subscription) error) { tx.saved = fn }
+
+func (tx *Tx) subscriptionSaved(s *billing.Subscription) error {
+	if tx.saved == nil {
+		return nil
+	}
+	return tx.saved(s)
 }
 
 // InTx runs fn in one write transaction and commits when it returns nil.
@@ -286,7 +304,7 @@ func (tx *Tx) CreateSubscription(s *billing.Subscription) error {
 		return dbError(err, "create subscription", "")
 	}
 	s.CreatedAt, s.UpdatedAt = tx.now, tx.now
-	return nil
+	return tx.subscriptionSaved(s)
 }
 
 // UpdateSubscription writes every mutable field of s.
@@ -318,7 +336,7 @@ func (tx *Tx) UpdateSubscription(s *billing.Subscription) error {
 		return billing.Errorf(billing.ENOTFOUND, "Subscription %d not found.", s.ID)
 	}
 	s.UpdatedAt = tx.now
-	return nil
+	return tx.subscriptionSaved(s)
 }
 
 // FindBillingCandidates returns, in account id order after afterID, up to
