@@ -48,6 +48,8 @@ type Config struct {
 	Console ConsoleConfig
 	// Notify: webhooks and email (notify.go).
 	Notify NotifyConfig
+	// Payments: the gateway and the retry schedule (payments.go).
+	Payments PaymentsConfig
 }
 
 // Validate names every setting that is wrong.
@@ -113,6 +115,9 @@ func NewMain() *Main {
 			LogLevel:    "info",
 			LogFormat:   "text",
 			Mode:        "test",
+			Payments: PaymentsConfig{Gateway: "test", StripeTimeout: 30 * time.Second, StripeRetries: 2,
+				RetryDays: "1,3,5,7"},
+			Notify: NotifyConfig{MailFrom: "Kore Billing <billing@localhost>"},
 		},
 		Stdout: io.Discard,
 		Stderr: io.Discard,
@@ -209,6 +214,7 @@ func (m *Main) flagSet(cmd string) *flag.FlagSet {
 	m.consoleFlags(fs, cmd)
 	if cmd == "serve" || cmd == "demo" || cmd == "bill" {
 		m.notifyFlags(fs)
+		m.paymentsFlags(fs)
 	}
 	return fs
 }
@@ -293,6 +299,9 @@ func (m *Main) newAPI() *api.Server {
 			cfg.Services.Clocks = m.Clocks
 		}
 		cfg.Services.Engine = m.Engine
+		if m.Engine != nil {
+			cfg.Services.PaymentLabels = m.Engine
+		}
 		if m.Webhooks != nil {
 			cfg.Services.Webhooks, cfg.Services.Emails = m.Webhooks, m.Mailer
 		}

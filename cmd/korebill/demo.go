@@ -96,6 +96,21 @@ func (m *Main) demo(ctx context.Context) error {
 		return err
 	}
 
+	// Cards on file for the online accounts (the test gateway's Visa and
+	// Mastercard); Umbrella pays its invoices by bank transfer.
+	for _, c := range []struct {
+		a     *billing.Account
+		token string
+	}{{acme, "pm_card_visa"}, {globex, "pm_card_mastercard"}} {
+		if _, err := m.Engine.AddCard(ctx, c.a.ID, engine.AddCardRequest{Token: c.token, Default: true}); err != nil {
+			return fmt.Errorf("demo: card for %s: %w", c.a.Name, err)
+		}
+	}
+	if _, err := m.Engine.AddBankTransfer(ctx, umbrella.ID, engine.BankDetails{BankName: "ASB Bank",
+		AccountHolder: "Umbrella Corporation", AccountLast4: "4821", RemittanceRef: "UMBRELLA-KB"}, true); err != nil {
+		return fmt.Errorf("demo: Umbrella's bank transfer: %w", err)
+	}
+
 	// Day one: Acme and Globex upgrade from Free; Umbrella signs a contract.
 	if _, err := m.Engine.ConfirmChange(ctx, acme.ID, engine.ChangeRequest{Plan: engine.PlanPremium, Interval: billing.Month, Users: "all"}); err != nil {
 		return fmt.Errorf("demo: upgrade Acme: %w", err)
@@ -155,6 +170,9 @@ func (m *Main) demo(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := m.demoTransfers(ctx, umbrella, at); err != nil {
+			return err
+		}
 	}
 	if _, err := m.Clocks.Advance(ctx, clock.ID, now); err != nil {
 		return fmt.Errorf("demo: advance to now: %w", err)
@@ -164,6 +182,26 @@ func (m *Main) demo(ctx context.Context) error {
 }
 
 const day = 24 * time.Hour
+
+// demoTransfers records Umbrella's bank transfers: each invoice is paid in
+// full twenty days after it was issued, within its net-30 terms.
+func (m *Main) demoTransfers(ctx context.Context, a *billing.Account, at time.Time) error {
+	invoices, _, err := m.Engine.FindInvoices(ctx, a.ID, 500, 0)
+	if err != nil {
+		return err
+	}
+	today := billing.DateOf(at, a.Location())
+	for _, inv := range invoices {
+		if inv.Status != billing.InvoiceOpen || inv.AmountDue.Amount <= 0 || today.Before(inv.IssueDate.AddDays(20)) {
+			continue
+		}
+		if _, err := m.Engine.RecordBankTransfer(ctx, inv.ID, engine.BankTransfer{Amount: inv.AmountDue.Amount,
+			Reference: "ACH " + inv.Number, ReceivedOn: today}); err != nil {
+			return fmt.Errorf("demo: transfer for %s: %w", inv.Number, err)
+		}
+	}
+	return nil
+}
 
 func demoProfile(company, contact, email, line1, city, region, postal, country, phone string) billing.BillingProfile {
 	return billing.BillingProfile{CompanyName: company, ContactName: contact, Email: email, Phone: phone,

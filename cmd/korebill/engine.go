@@ -11,13 +11,22 @@ import (
 	"github.com/kore-billing/korebill/billing"
 	"github.com/kore-billing/korebill/engine"
 	"github.com/kore-billing/korebill/jobs"
+	"github.com/kore-billing/korebill/store"
 	"github.com/kore-billing/korebill/testclock"
 )
 
 // openEngine builds the billing engine on the database, seeds the demo
 // catalog where it is missing, and makes River's tables for the jobs.
 func (m *Main) openEngine(ctx context.Context) error {
-	eng, err := engine.New(engine.Config{DB: m.DB, Clock: m.Clock, Logger: m.Logger})
+	gw, pc, err := m.paymentsConfig()
+	if err != nil {
+		return err
+	}
+	eng, err := engine.New(engine.Config{DB: m.DB, Clock: m.Clock, Logger: m.Logger,
+		Gateway: gw, Payments: pc, Notify: m.notify,
+		Schedule: func(ctx context.Context, tx *store.Tx, accountID int64, at time.Time) error {
+			return m.Jobs.EnqueueBillTx(ctx, tx.SQL(), accountID, at)
+		}})
 	if err != nil {
 		return err
 	}

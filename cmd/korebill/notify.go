@@ -22,9 +22,6 @@ type NotifyConfig struct {
 
 func (m *Main) notifyFlags(fs *flag.FlagSet) {
 	c := &m.Config.Notify
-	if c.MailFrom == "" {
-		c.MailFrom = "Kore Billing <billing@localhost>"
-	}
 	for _, f := range []struct {
 		p               *string
 		name, env, help string
