@@ -317,8 +317,9 @@ func TestCancel_PaidToThePeriodEndThenFree(t *testing.T) {
 	})
 }
 
-// contract puts Globex's twin, a subscription-billed account, on a contract
-// of 100 subscriptions at $200 a year from 1 Jan 2027, with its owner.
+// contract makes Initech, a subscription-billed account, and puts it on a contract
+// of 100 subscriptions at $200 a year from 1 Mar 2027, net 30, with its
+// billing admin and a viewer.
 func (b *bundle) contract(t *testing.T) *billing.Account {
 	t.Helper()
 	ctx := opsCtx()
@@ -328,7 +329,7 @@ func (b *bundle) contract(t *testing.T) *billing.Account {
 	}
 	b.roster(t, a, 87)
 	_, err := b.eng.CreateContract(ctx, a.ID, engine.ContractRequest{Number: "C-2027-001", PlanCode: "enterprise",
-		TermStart: billing.NewDate(2027, 1, 1), TermEnd: billing.NewDate(2028, 1, 1), Prepaid: 100,
+		TermStart: billing.NewDate(2027, 3, 1), TermEnd: billing.NewDate(2028, 3, 1), Prepaid: 100,
 		UnitPrice: billing.NewMoney(20000, "USD"), Interval: billing.Year, NetDays: 30, PayByInvoice: true,
 		OverageUnitPrice: billing.NewMoney(25000, "USD")})
 	if err != nil {
@@ -357,7 +358,7 @@ func TestContract_SummaryThenAddTenSubscriptions(t *testing.T) {
 		says(t, body, "You are currently on the Enterprise plan for $16.67 per user per month, billed annually.",
 			"Subscription Information", "Payment plan Annually", "Price $200.00 per user per year",
 			"Subscription Type", "By Count", "Prepaid 100", "In use 87", "Available 13",
-			"Contract number C-2027-001", "Term Jan 1, 2027 – Dec 31, 2027", "Payment terms Net 30 days",
+			"Contract number C-2027-001", "Term Mar 1, 2027 – Feb 29, 2028", "Payment terms Net 30 days",
 			"Invoice (ACH / bank transfer)", "When a user joins and no subscription is available", "Convert users to free")
 
 		status, body := p.get("/accounts/" + n + "/subscriptions/add")
@@ -376,7 +377,7 @@ func TestContract_SummaryThenAddTenSubscriptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, body = p.get("/accounts/" + n + "/subscriptions/add?count=10")
-		says(t, body, "Additional subscriptions: Enterprise — 10 users × 297 of 365 days",
+		says(t, body, "Additional subscriptions: Enterprise — 10 users × 357 of 366 days",
 			"Amount to be charged "+want.Invoice.Total.String(), "Purchase Subscriptions", "110 prepaid, 23 available")
 		form := hidden(t, body, "/accounts/"+n+"/subscriptions/add")
 		status, body = p.post("/accounts/"+n+"/subscriptions/add", form)

@@ -271,7 +271,7 @@ func TestBrowser(t *testing.T) {
 
 		p.click(`nav[aria-label=Account] a[href$="/history"]`)
 		p.says("Billing History", "No transactions yet")
-		p.shot("billing-history", false)
+		p.shot("billing-history-empty", false)
 
 		p.click(`button[type=submit].button-quiet`) // Sign out
 		if p.path() != "/login?signed_out" {

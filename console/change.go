@@ -497,7 +497,7 @@ func (s *Server) handleChangeConfirm(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return onceResult{}, err
 		}
-		return onceResult{Location: summary, Flash: changeMessage(out)}, nil
+		return onceResult{Location: summary, Flash: s.changeMessage(ctx, out)}, nil
 	})
 	switch {
 	case errors.Is(err, errPreviewChanged):
@@ -526,8 +526,10 @@ func previewTotal(res *engine.ChangeResult) string {
 	return strconv.FormatInt(res.Invoice.Total.Amount, 10)
 }
 
-// changeMessage is what the summary says after a change.
-func changeMessage(res *engine.ChangeResult) string {
+// changeMessage is what the summary says after a change: what the
+// subscription is now, and what became of its invoice (the engine charges
+// the card at once, after the change commits).
+func (s *Server) changeMessage(ctx context.Context, res *engine.ChangeResult) string {
 	sub := res.Subscription
 	if res.Timing == billing.EffectivePeriodEnd && sub.Scheduled != nil {
 		return "Your change is scheduled: from " + formatDay(res.EffectiveDate) + " you will be on " + termsSentence(*sub.Scheduled) + "."
@@ -536,7 +538,16 @@ func changeMessage(res *engine.ChangeResult) string {
 	if inv := res.Invoice; inv != nil {
 		switch {
 		case inv.Total.Amount > 0:
-			msg += " Invoice " + inv.Number + " for " + inv.Total.String() + " was issued."
+			if now, err := s.Engine.FindInvoiceByNumber(ctx, inv.Number); err == nil && now.Status == billing.InvoicePaid {
+				method, _ := s.Engine.InvoicePaymentMethod(ctx, now)
+				msg += " " + inv.Total.String() + " was charged"
+				if method != "" {
+					msg += " to " + method
+				}
+				msg += " (" + inv.Number + ")."
+			} else {
+				msg += " Invoice " + inv.Number + " for " + inv.Total.String() + " was issued."
+			}
 		case inv.Total.Amount < 0:
 			msg += " " + inv.Total.Neg().String() + " was added to your credits balance (" + inv.Number + ")."
 		default:

@@ -12,6 +12,7 @@ import (
 	"github.com/kore-billing/korebill/billing"
 	"github.com/kore-billing/korebill/console"
 	"github.com/kore-billing/korebill/engine"
+	"github.com/kore-billing/korebill/gateway/testgateway"
 	"github.com/kore-billing/korebill/store"
 )
 
@@ -31,6 +32,7 @@ type bundle struct {
 	db      *store.DB
 	eng     *engine.Engine
 	clock   *billing.FixedClock // the engine's: "today" for billing
+	gateway *testgateway.Gateway
 	srv     *httptest.Server
 	console *console.Server
 	acme    *billing.Account
@@ -45,7 +47,8 @@ func setup(t *testing.T, db *store.DB) *bundle {
 	t.Helper()
 	ctx := billing.NewContextWithActor(context.Background(), billing.Actor{Name: "test", Role: billing.RoleOperator})
 	b := &bundle{db: db, clock: billing.NewFixedClock(engineStart)}
-	eng, err := engine.New(engine.Config{DB: db, Clock: b.clock})
+	b.gateway = testgateway.New(b.clock)
+	eng, err := engine.New(engine.Config{DB: db, Clock: b.clock, Gateway: b.gateway})
 	if err != nil {
 		t.Fatal(err)
 	}
