@@ -108,3 +108,29 @@ func TestIdempotencyKey_ScopedToTheCaller(t *testing.T) {
 		}
 	})
 }
+
+// Issue 4's "a replayed request returns the same invoice": an upgrade sent
+// twice with one Idempotency-Key bills once and answers the same invoice.
+func TestIdempotencyKey_ReplayedUpgradeReturnsTheSameInvoice(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b, _ := setupBilling(t, db, "2026-03-16T12:00:00Z")
+		n := b.createAccount(t, "Acme", "acme.example.com")
+		body := `{"plan": "premium", "interval": "month", "seats": 4}`
+		s1, _, r1 := b.post(t, "/v1/accounts/"+n+"/subscription", b.opKey, "upgrade-acme-1", body)
+		s2, h2, r2 := b.post(t, "/v1/accounts/"+n+"/subscription", b.opKey, "upgrade-acme-1", body)
+		if s1 != 200 && s1 != 201 || s2 != s1 || r1 != r2 || h2.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("first %d, replay %d (replayed %q); bodies equal: %v", s1, s2, h2.Get("Idempotent-Replayed"), r1 == r2)
+		}
+		if !strings.Contains(r1, `"number":"INV-2026-000001"`) {
+			t.Errorf("first answer has no invoice INV-2026-000001: %s", r1)
+		}
+		if invoices, _, _ := countsOf(t, db); invoices != 1 {
+			t.Errorf("%d invoices after a replayed upgrade, want 1", invoices)
+		}
+		// Without the key, the same request is a new change: the same
+		// terms again, so nothing more is billed — but it runs.
+		if s, _, _ := b.post(t, "/v1/accounts/"+n+"/subscription", b.opKey, "", body); s >= 300 {
+			t.Errorf("the same terms without a key = %d", s)
+		}
+	})
+}

@@ -32,7 +32,8 @@ func setupBilling(t *testing.T, db *store.DB, start string) (*testBundle, *billi
 		t.Fatal(err)
 	}
 	s := api.New(api.Config{
-		Services: api.Services{Accounts: db, Profiles: db, Catalog: db, Users: db, Audit: db, Keys: db, Engine: eng},
+		Services: api.Services{Accounts: db, Profiles: db, Catalog: db, Users: db, Audit: db, Keys: db, Engine: eng,
+			Idempotency: db},
 		Ready:    db.Ping,
 	})
 	srv := httptest.NewServer(s.Handler())
