@@ -34,7 +34,7 @@ func setupBilling(t *testing.T, db *store.DB, start string) (*testBundle, *billi
 	s := api.New(api.Config{
 		Services: api.Services{Accounts: db, Profiles: db, Catalog: db, Users: db, Audit: db, Keys: db, Engine: eng,
 			Idempotency: db},
-		Ready:    db.Ping,
+		Ready: db.Ping,
 	})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
