@@ -585,3 +585,56 @@ func TestStatement_PageAndPDF(t *testing.T) {
 		}
 	})
 }
+
+func TestSuspended_BannerShowsTheOpenInvoiceWithPayNow(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		n := b.acme.Number
+		b.roster(t, b.acme, 2)
+		if _, err := b.eng.AddCard(opsCtx(), b.acme.ID, engine.AddCardRequest{Token: "pm_card_visa_chargeDeclined"}); err != nil {
+			t.Fatal(err)
+		}
+		p := signedIn(t, b, ownerEmail)
+		upgrade(t, b, p, "month") // the card is declined: the invoice stays open
+		inv := b.invoices(t, b.acme)[0]
+		if inv.Status != billing.InvoiceOpen {
+			t.Fatalf("invoice %s", inv.Status)
+		}
+		suspended := billing.StatusSuspended
+		if _, err := db.UpdateAccount(opsCtx(), b.acme.ID, billing.AccountUpdate{Status: &suspended}); err != nil {
+			t.Fatal(err)
+		}
+
+		_, body := p.get("/accounts/" + n + "/summary")
+		says(t, body, "This account is suspended", "An invoice for $20.00 is unpaid.", "Pay it to restore the account",
+			inv.Number+": $20.00 due, issued Mar 10, 2027", "Pay $20.00 now with Visa •••• 0002", "Card declined?")
+		v := signedIn(t, b, viewerEmail)
+		_, vbody := v.get("/accounts/" + n + "/summary")
+		says(t, vbody, "This account is suspended", inv.Number)
+		if strings.Contains(vbody, "Pay $20.00 now") {
+			t.Fatal("a viewer is offered Pay now")
+		}
+		if status, _ := v.post("/accounts/"+n+"/invoices/"+inv.Number+"/pay", url.Values{"idempotency_key": {"v"}}); status != http.StatusForbidden {
+			t.Fatalf("viewer pays: %d", status)
+		}
+
+		// Pay now: declined again, said plainly; the form may be sent
+		// again (a declined attempt charged nothing).
+		form := hidden(t, body, "/accounts/"+n+"/invoices/"+inv.Number+"/pay")
+		attempts := len(b.gateway.Charges())
+		for range 2 {
+			status, body := p.post("/accounts/"+n+"/invoices/"+inv.Number+"/pay", form)
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("pay now with a declined card: %d\n%s", status, text(body))
+			}
+			says(t, body, "This could not be done", "declined")
+		}
+		if got := len(b.gateway.Charges()) - attempts; got != 2 {
+			t.Fatalf("%d attempts for two presses of a declined Pay now", got)
+		}
+		if got, _ := b.eng.FindInvoiceByNumber(context.Background(), inv.Number); got.Status != billing.InvoiceOpen {
+			t.Fatalf("invoice %s", got.Status)
+		}
+	})
+}
