@@ -40,7 +40,7 @@ func forEachStore(t *testing.T, start string, fn func(t *testing.T, b *bundle), 
 	})
 }
 
-func newBundle(t *testing.T, db *store.DB, start string, opts ...option) *bundle {
+func newBundle(t testing.TB, db *store.DB, start string, opts ...option) *bundle {
 	t.Helper()
 	clock := billing.NewFixedClock(mustTime(start))
 	b := &bundle{db: db.WithClock(clock), clock: clock,

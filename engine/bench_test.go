@@ -1,0 +1,66 @@
+package engine_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/engine"
+	"github.com/kore-billing/korebill/store"
+	"github.com/kore-billing/korebill/store/storetest"
+)
+
+func benchStores(b *testing.B, fn func(b *testing.B, db *store.DB)) {
+	b.Run("sqlite", func(b *testing.B) { fn(b, storetest.OpenSQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { fn(b, storetest.OpenPostgres(b)) })
+}
+
+// BenchmarkBillAccount_MonthlyRenewal is one account's renewal at its period
+// end: the renewal step and the next period's invoice, each in its own
+// transaction, plus the due check. One op is one account renewed.
+func BenchmarkBillAccount_MonthlyRenewal(b *testing.B) {
+	benchStores(b, func(b *testing.B, db *store.DB) {
+		bd := newBundle(b, db, "2026-01-05T12:00:00Z")
+		var accounts []*billing.Account
+		for i := range b.N {
+			a := &billing.Account{Name: fmt.Sprint("Co ", i), Domain: fmt.Sprintf("co%d.example.com", i)}
+			if err := bd.eng.CreateAccount(bd.ctx, a); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := bd.eng.ConfirmChange(bd.ctx, a.ID, engine.ChangeRequest{Plan: engine.PlanPremium, Interval: billing.Month, Seats: 5}); err != nil {
+				b.Fatal(err)
+			}
+			accounts = append(accounts, a)
+		}
+		bd.clock.Advance(31 * 24 * time.Hour)
+		b.ResetTimer()
+		for _, a := range accounts {
+			res, err := bd.eng.BillAccount(bd.ctx, a.ID)
+			if err != nil || len(res.Steps) == 0 {
+				b.Fatalf("bill %s: %v %+v", a.Number, err, res)
+			}
+		}
+	})
+}
+
+// BenchmarkPreviewChange is the preview an admin sees before adding seats:
+// the change run in a transaction that is rolled back.
+func BenchmarkPreviewChange(b *testing.B) {
+	benchStores(b, func(b *testing.B, db *store.DB) {
+		bd := newBundle(b, db, "2026-01-05T12:00:00Z")
+		a := &billing.Account{Name: "Acme", Domain: "acme.example.com"}
+		if err := bd.eng.CreateAccount(bd.ctx, a); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := bd.eng.ConfirmChange(bd.ctx, a.ID, engine.ChangeRequest{Plan: engine.PlanPremium, Interval: billing.Month, Seats: 5}); err != nil {
+			b.Fatal(err)
+		}
+		bd.clock.Advance(10 * 24 * time.Hour)
+		for b.Loop() {
+			if _, err := bd.eng.PreviewChange(bd.ctx, a.ID, engine.ChangeRequest{Plan: engine.PlanPremium, Interval: billing.Month, Seats: 12}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
