@@ -142,41 +142,13 @@ func (s *Server) registerContracts() {
 		OperationID: "preview-contract-subscriptions", Method: http.MethodPost, Path: "/v1/accounts/{number}/contract/subscriptions/preview",
 		Summary: "Preview buying additional subscriptions", Tags: tags,
 		Description: "The count and the amount to be charged before purchase; writes nothing.",
-	}, func(ctx context.Context, in *addSubscriptionsInput) (*changeOutput, error) {
-		a, err := s.billingAccount(ctx, in.Number, manage)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		res, err := s.Engine.PreviewAddSubscriptions(ctx, a.ID, in.Body.Count)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		out, err := s.toChange(ctx, a, res)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return out, nil
-	})
+	}, s.addSubscriptionsHandler(func(e *engine.Engine) addFunc { return e.PreviewAddSubscriptions }))
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "buy-contract-subscriptions", Method: http.MethodPost, Path: "/v1/accounts/{number}/contract/subscriptions",
 		Summary: "Buy additional subscriptions", Tags: tags,
 		Description: "Prorated at the contract price to the end of the current period (co-terminous); due after the payment terms.",
-	}, func(ctx context.Context, in *addSubscriptionsInput) (*changeOutput, error) {
-		a, err := s.billingAccount(ctx, in.Number, manage)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		res, err := s.Engine.AddSubscriptions(ctx, a.ID, in.Body.Count)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		out, err := s.toChange(ctx, a, res)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return out, nil
-	})
+	}, s.addSubscriptionsHandler(func(e *engine.Engine) addFunc { return e.AddSubscriptions }))
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "set-preferences", Method: http.MethodPut, Path: "/v1/accounts/{number}/preferences",
@@ -208,4 +180,23 @@ func (s *Server) registerContracts() {
 		}
 		return &subscriptionOutput{Body: toSubscription(ov, ov.Subscription)}, nil
 	})
+}
+
+// addFunc buys (or previews buying) additional contract subscriptions.
+type addFunc func(ctx context.Context, accountID, count int64) (*engine.ChangeResult, error)
+
+// addSubscriptionsHandler serves the preview and the purchase of additional
+// subscriptions, which differ only in the engine method they call.
+func (s *Server) addSubscriptionsHandler(pick func(*engine.Engine) addFunc) func(context.Context, *addSubscriptionsInput) (*changeOutput, error) {
+	return func(ctx context.Context, in *addSubscriptionsInput) (*changeOutput, error) {
+		a, err := s.billingAccount(ctx, in.Number, manage)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		res, err := pick(s.Engine)(ctx, a.ID, in.Body.Count)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return s.changeOutput(ctx, a, res)
+	}
 }

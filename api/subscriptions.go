@@ -169,6 +169,39 @@ type Change struct {
 
 type changeOutput struct{ Body Change }
 
+// changeFunc is a change the engine previews or makes.
+type changeFunc func(ctx context.Context, accountID int64, req engine.ChangeRequest) (*engine.ChangeResult, error)
+
+// changeHandler serves a subscription change: preview and confirm differ
+// only in the engine method they call (pick, given the engine at request
+// time, so that a server built without one answers engine_not_configured).
+func (s *Server) changeHandler(pick func(*engine.Engine) changeFunc) func(context.Context, *changeInput) (*changeOutput, error) {
+	return func(ctx context.Context, in *changeInput) (*changeOutput, error) {
+		a, err := s.billingAccount(ctx, in.Number, manage)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		req, err := in.Body.request()
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		res, err := pick(s.Engine)(ctx, a.ID, req)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return s.changeOutput(ctx, a, res)
+	}
+}
+
+// changeOutput is toChange with its error as a problem.
+func (s *Server) changeOutput(ctx context.Context, a *billing.Account, res *engine.ChangeResult) (*changeOutput, error) {
+	out, err := s.toChange(ctx, a, res)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return out, nil
+}
+
 func (s *Server) toChange(ctx context.Context, a *billing.Account, res *engine.ChangeResult) (*changeOutput, error) {
 	ov, err := s.Engine.Subscription(ctx, a.ID)
 	if err != nil {
@@ -250,25 +283,7 @@ func (s *Server) registerSubscriptions() {
 		Summary: "Preview a change", Tags: tags,
 		Description: "Returns exactly the invoice the change would create now — lines, days, amounts, credits, tax, total — " +
 			"and its effective date, writing nothing.",
-	}, func(ctx context.Context, in *changeInput) (*changeOutput, error) {
-		a, err := s.billingAccount(ctx, in.Number, manage)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		req, err := in.Body.request()
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		res, err := s.Engine.PreviewChange(ctx, a.ID, req)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		out, err := s.toChange(ctx, a, res)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return out, nil
-	})
+	}, s.changeHandler(func(e *engine.Engine) changeFunc { return e.PreviewChange }))
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "change-subscription", Method: http.MethodPost, Path: "/v1/accounts/{number}/subscription",
@@ -277,25 +292,7 @@ func (s *Server) registerSubscriptions() {
 			"(a credit line for the unused old price and a charge line for the rest at the new price); fewer users, a " +
 			"cheaper plan and annual → monthly are scheduled for the period end without refund; monthly → annual starts " +
 			"a new annual period today. A request with the current terms lifts a pending cancellation.",
-	}, func(ctx context.Context, in *changeInput) (*changeOutput, error) {
-		a, err := s.billingAccount(ctx, in.Number, manage)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		req, err := in.Body.request()
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		res, err := s.Engine.ConfirmChange(ctx, a.ID, req)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		out, err := s.toChange(ctx, a, res)
-		if err != nil {
-			return nil, s.problem(ctx, err)
-		}
-		return out, nil
-	})
+	}, s.changeHandler(func(e *engine.Engine) changeFunc { return e.ConfirmChange }))
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "cancel-subscription", Method: http.MethodPost, Path: "/v1/accounts/{number}/subscription/cancel",
