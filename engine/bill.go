@@ -76,6 +76,13 @@ func (e *Engine) BillAccount(ctx context.Context, accountID int64) (BillResult, 
 			res.Steps = append(res.Steps, *step)
 			continue
 		}
+		// A card expiry notice (engine/card_expiry.go) that falls due first.
+		if step, ok, err := e.noticeStep(ctx, accountID); err != nil {
+			return res, err
+		} else if ok {
+			res.Steps = append(res.Steps, *step)
+			continue
+		}
 		step, now, err := e.billStep(ctx, accountID)
 		if code := billing.ErrorCode(err); code == billing.ECONFLICT && reasonOf(err) == store.ErrAlreadyBilled {
 			// Another run issued this period's invoice: mark it billed.
@@ -472,7 +479,11 @@ func (e *Engine) DueAccounts(ctx context.Context, limit int) ([]int64, error) {
 			}
 		}
 	}
-	return e.paymentDueAccounts(ctx, out, limit)
+	out, err := e.paymentDueAccounts(ctx, out, limit)
+	if err != nil || len(out) == limit {
+		return out, err
+	}
+	return e.cardExpiryDueAccounts(ctx, out, limit)
 }
 
 // isDue reports whether the account has a step due, writing nothing.
@@ -487,6 +498,9 @@ func (e *Engine) isDue(ctx context.Context, accountID int64) (bool, error) {
 		ok = d != nil
 		if err == nil && !ok {
 			ok, err = e.paymentDue(st)
+		}
+		if err == nil && !ok {
+			ok, err = noticeDue(st)
 		}
 		return err
 	})

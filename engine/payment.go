@@ -81,12 +81,16 @@ func (c PaymentConfig) validate() error {
 // the platform and billing contacts get. Type is the webhook event type
 // where there is one.
 type Notification struct {
-	Type          string // invoice.finalized, invoice.paid, payment.failed, subscription.updated, account.suspended, account.reactivated, invoice.payment_reminder, invoice.overdue, refund.succeeded
+	Type          string // invoice.finalized, invoice.paid, payment.failed, subscription.updated, account.suspended, account.reactivated, invoice.payment_reminder, invoice.overdue, refund.succeeded, managed_users.limit_reached, payment_method.card_expiring
 	AccountID     int64
 	AccountNumber string
 	Invoice       *billing.Invoice
 	Payment       *store.Payment
 	Refund        *store.Refund
+	// Method is the card of payment_method.card_expiring.
+	Method *store.PaymentMethod
+	// Limit is what managed_users.limit_reached says (engine/notify_limit.go).
+	Limit *LimitReached
 	// NextRetry is the day of the next scheduled retry of a failed payment;
 	// zero when none is left.
 	NextRetry billing.Date

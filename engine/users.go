@@ -34,6 +34,7 @@ var _ billing.ManagedUserService = (*Engine)(nil)
 // event.
 func (e *Engine) UpsertManagedUser(ctx context.Context, u *billing.ManagedUser) error {
 	r := *u
+	var joined []string // a new user, for managed_users.limit_reached
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
 		st, err := e.open(ctx, tx, r.AccountID)
 		if err != nil {
@@ -43,13 +44,20 @@ func (e *Engine) UpsertManagedUser(ctx context.Context, u *billing.ManagedUser) 
 		if err != nil || !changed {
 			return err
 		}
+		if old == nil {
+			joined = []string{r.UserID}
+		}
 		inv, err := e.afterRosterChange(st, []string{r.UserID})
 		if err != nil {
+			return err
+		}
+		if err := e.limitAfterJoin(ctx, st, joined); err != nil {
 			return err
 		}
 		return tx.Audit("managed_user.upsert", "managed_user", r.UserID, st.a.ID, userSnapshot(old, nil), userSnapshot(&r, inv))
 	})
 	if err != nil {
+		e.limitRefused(ctx, r.AccountID, joined, err)
 		return err
 	}
 	*u = r
@@ -61,6 +69,7 @@ func (e *Engine) UpsertManagedUser(ctx context.Context, u *billing.ManagedUser) 
 // rules to the roster that results, in one transaction with one audit event.
 func (e *Engine) ReplaceManagedUsers(ctx context.Context, accountID int64, users []billing.ManagedUser) (billing.RosterChange, error) {
 	var rc billing.RosterChange
+	var joined []string // for managed_users.limit_reached
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
 		st, err := e.open(ctx, tx, accountID)
 		if err != nil {
@@ -74,8 +83,12 @@ func (e *Engine) ReplaceManagedUsers(ctx context.Context, accountID int64, users
 		if len(rc.Added)+len(rc.Removed)+len(rc.Updated) == 0 {
 			return nil
 		}
+		joined = rc.Added
 		inv, err := e.afterRosterChange(st, append(append([]string{}, rc.Added...), rc.Updated...))
 		if err != nil {
+			return err
+		}
+		if err := e.limitAfterJoin(ctx, st, joined); err != nil {
 			return err
 		}
 		type counts struct {
@@ -92,6 +105,7 @@ func (e *Engine) ReplaceManagedUsers(ctx context.Context, accountID int64, users
 		return tx.Audit("managed_users.replace", "account", st.a.Number, st.a.ID, counts{Users: before}, after)
 	})
 	if err != nil {
+		e.limitRefused(ctx, accountID, joined, err)
 		return billing.RosterChange{}, err
 	}
 	e.collectNow(ctx, accountID) // seats bought for the users are charged at once

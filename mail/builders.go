@@ -47,6 +47,7 @@ type data struct {
 	Receipt       *Receipt
 	Failed        *FailedPayment
 	Card          *billing.Card
+	Reminder      *Reminder // payment_reminder and invoice_overdue (reminders.go)
 }
 
 var funcs = map[string]any{

@@ -17,17 +17,20 @@ const (
 	KindPaymentReceipt Kind = "payment_receipt"
 	KindPaymentFailed  Kind = "payment_failed"
 	KindCardExpiring   Kind = "card_expiring"
+	// Reminders of invoices paid by bank transfer (reminders.go).
+	KindPaymentReminder Kind = "payment_reminder"
+	KindInvoiceOverdue  Kind = "invoice_overdue"
 )
 
 // Kinds returns every kind, in a stable order.
 func Kinds() []Kind {
-	return []Kind{KindInvoiceIssued, KindPaymentReceipt, KindPaymentFailed, KindCardExpiring}
+	return []Kind{KindInvoiceIssued, KindPaymentReceipt, KindPaymentFailed, KindCardExpiring, KindPaymentReminder, KindInvoiceOverdue}
 }
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
 	switch k {
-	case KindInvoiceIssued, KindPaymentReceipt, KindPaymentFailed, KindCardExpiring:
+	case KindInvoiceIssued, KindPaymentReceipt, KindPaymentFailed, KindCardExpiring, KindPaymentReminder, KindInvoiceOverdue:
 		return true
 	}
 	return false

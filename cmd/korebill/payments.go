@@ -133,7 +133,13 @@ func (m *Main) webhookEvent(tx *store.Tx, n engine.Notification) (*webhook.Event
 			t = webhook.AccountReactivated
 		}
 		ev, err = webhook.AccountEvent(t, a)
-	default: // reminders, overdue notices and refunds are recorded and audited, not sent
+	case engine.NotifyLimitReached:
+		if n.Limit == nil {
+			return nil, nil
+		}
+		ev, err = webhook.NewEvent(webhook.ManagedUsersLimitReached, n.AccountNumber, webhook.LimitReachedData{
+			Seats: n.Limit.Seats, ManagedUsers: n.Limit.ManagedUsers, UserID: n.Limit.UserID, OnJoin: string(n.Limit.OnJoin)})
+	default: // reminders, overdue notices, card expiry and refunds are emails or audit events only
 		return nil, nil
 	}
 	if err != nil {
@@ -146,7 +152,8 @@ func (m *Main) webhookEvent(tx *store.Tx, n engine.Notification) (*webhook.Event
 // when it sends none (or the account has no billing profile yet).
 func (m *Main) email(tx *store.Tx, n engine.Notification) (*mail.Message, error) {
 	switch n.Type {
-	case engine.NotifyInvoiceFinalized, engine.NotifyInvoicePaid, engine.NotifyPaymentFailed:
+	case engine.NotifyInvoiceFinalized, engine.NotifyInvoicePaid, engine.NotifyPaymentFailed,
+		engine.NotifyPaymentReminder, engine.NotifyInvoiceOverdue, engine.NotifyCardExpiring:
 	default:
 		return nil, nil
 	}
@@ -176,6 +183,22 @@ func (m *Main) email(tx *store.Tx, n engine.Notification) (*mail.Message, error)
 		return mail.PaymentReceipt(p, mail.Receipt{AccountNumber: n.AccountNumber, InvoiceNumber: n.Invoice.Number,
 			Amount: n.Payment.Amount, Method: n.Payment.MethodLabel, Reference: n.Payment.GatewayRef,
 			PaidOn: billing.DateOf(n.Payment.AttemptedAt, time.UTC)})
+	case engine.NotifyPaymentReminder:
+		if n.Invoice == nil {
+			return nil, nil
+		}
+		return mail.PaymentReminder(p, n.Invoice, n.OffsetDays)
+	case engine.NotifyInvoiceOverdue:
+		if n.Invoice == nil {
+			return nil, nil
+		}
+		return mail.InvoiceOverdue(p, n.Invoice)
+	case engine.NotifyCardExpiring:
+		if n.Method == nil {
+			return nil, nil
+		}
+		return mail.CardExpiring(p, n.AccountNumber, billing.Card{Brand: n.Method.Brand, Last4: n.Method.Last4,
+			ExpMonth: n.Method.ExpMonth, ExpYear: n.Method.ExpYear, Name: n.Method.BillingName})
 	default: // payment failed
 		f := mail.FailedPayment{AccountNumber: n.AccountNumber}
 		if n.Invoice != nil {
