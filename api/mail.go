@@ -21,7 +21,7 @@ type EmailOutbox interface {
 type Email struct {
 	ID            int64             `json:"id"`
 	AccountNumber string            `json:"account_number,omitempty"`
-	Kind          string            `json:"kind" enum:"invoice_issued,payment_receipt,payment_failed,card_expiring"`
+	Kind          string            `json:"kind" enum:"invoice_issued,payment_receipt,payment_failed,card_expiring,payment_reminder,invoice_overdue"`
 	To            []string          `json:"to"`
 	Cc            []string          `json:"cc,omitempty"`
 	Subject       string            `json:"subject"`
@@ -59,7 +59,7 @@ func toEmail(m *mail.Message, full bool) Email {
 type listEmailsInput struct {
 	AccountNumber string `query:"account_number" pattern:"^KB-[0-9]{6,}$"`
 	Status        string `query:"status" enum:"queued,sent,failed,recorded"`
-	Kind          string `query:"kind" enum:"invoice_issued,payment_receipt,payment_failed,card_expiring"`
+	Kind          string `query:"kind" enum:"invoice_issued,payment_receipt,payment_failed,card_expiring,payment_reminder,invoice_overdue"`
 	To            string `query:"to" maxLength:"254" doc:"Only emails with a recipient (To or Cc) containing this."`
 	Limit         int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 	Offset        int    `query:"offset" minimum:"0" default:"0"`
