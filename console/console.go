@@ -48,6 +48,14 @@ type Services struct {
 	// Engine is the billing engine (*engine.Engine): subscriptions,
 	// changes, invoices and credits. See change.go.
 	Engine Engine
+	// The operator console's webhooks, email outbox and test clocks
+	// (operator.go): *webhook.Service, *mail.Service, *testclock.Clocks;
+	// nil leaves their page saying so. BillJobs (optional) lists River's
+	// recent bill jobs on the billing runs page.
+	Webhooks Webhooks
+	Emails   Emails
+	Clocks   Clocks
+	BillJobs BillJobs
 }
 
 // Config builds a Server.
@@ -66,6 +74,9 @@ type Config struct {
 	Lifetime    time.Duration
 	// Now is the wall clock for sign-in throttling; time.Now by default.
 	Now func() time.Time
+	// TestMode shows the operators' test clocks (korebill serve --mode
+	// test); outside it their pages do not exist.
+	TestMode bool
 }
 
 // Server holds the console's handlers.
@@ -79,6 +90,7 @@ type Server struct {
 	throttle  *limiter
 	now       func() time.Time
 	mux       *http.ServeMux // the routes, to tell whether a page exists (change.go)
+	testMode  bool           // test clocks exist (operator_clocks.go)
 }
 
 // SessionCookieName is the console's cookie.
@@ -86,7 +98,7 @@ const SessionCookieName = "korebill_session"
 
 // New builds the console.
 func New(c Config) (*Server, error) {
-	s := &Server{Services: c.Services, log: c.Logger, now: c.Now, store: c.Sessions}
+	s := &Server{Services: c.Services, log: c.Logger, now: c.Now, store: c.Sessions, testMode: c.TestMode}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -148,6 +160,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /accounts/new", s.operator(s.handleNewAccountForm))
 	mux.Handle("POST /accounts", s.operator(s.handleCreateAccount))
 	mux.Handle("GET /audit", s.operator(s.handleAudit))
+	s.registerOperator(mux) // catalog, tax rates, contracts, invoices, payments, runs, webhooks, emails, test clocks: operator*.go
 
 	// An account's pages, for its users and for operators.
 	mux.Handle("GET /accounts/{number}", s.page(s.handleAccount))
