@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,8 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/kore-billing/korebill/billing"
 	"github.com/kore-billing/korebill/console"
+	"github.com/kore-billing/korebill/jobs"
 	"github.com/kore-billing/korebill/store"
 )
 
@@ -63,11 +67,51 @@ func (m *Main) consoleFlags(fs *flag.FlagSet, cmd string) {
 // newConsole builds the console on the database.
 func (m *Main) newConsole() (*console.Server, error) {
 	c := m.Config.Console
+	services := console.Services{Accounts: m.DB, Profiles: m.DB, Audit: m.DB, Users: m.DB, Engine: m.Engine}
+	// The operator console's webhooks, outbox, test clocks and job list;
+	// each left nil (the page says so) when this command has none.
+	if m.Webhooks != nil {
+		services.Webhooks = m.Webhooks
+	}
+	if m.Mailer != nil {
+		services.Emails = m.Mailer
+	}
+	if m.Clocks != nil {
+		services.Clocks = m.Clocks
+	}
+	if m.Jobs != nil {
+		services.BillJobs = billJobs{m.Jobs}
+	}
 	return console.New(console.Config{
-		Services: console.Services{Accounts: m.DB, Profiles: m.DB, Audit: m.DB, Users: m.DB, Engine: m.Engine},
+		Services: services,
 		Sessions: m.DB.Sessions(), Logger: m.Logger, SecureCookies: c.SecureCookies,
 		IdleTimeout: c.SessionIdleTimeout, Lifetime: c.SessionLifetime,
+		TestMode: m.Config.Mode == "test",
 	})
+}
+
+// billJobs lists River's recent bill jobs for the console's billing runs
+// page.
+type billJobs struct{ r *jobs.Runner }
+
+func (b billJobs) RecentBillJobs(ctx context.Context, limit int) ([]console.BillJob, error) {
+	res, err := b.r.Client().JobList(ctx, river.NewJobListParams().Kinds(jobs.BillAccountArgs{}.Kind()).
+		OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]console.BillJob, 0, len(res.Jobs))
+	for _, j := range res.Jobs {
+		var args jobs.BillAccountArgs
+		_ = json.Unmarshal(j.EncodedArgs, &args)
+		bj := console.BillJob{ID: j.ID, AccountID: args.AccountID, State: string(j.State), Attempt: j.Attempt,
+			ScheduledAt: j.ScheduledAt, FinishedAt: j.FinalizedAt}
+		if n := len(j.Errors); n > 0 {
+			bj.LastError = j.Errors[n-1].Error
+		}
+		out = append(out, bj)
+	}
+	return out, nil
 }
 
 // firstConsoleUser makes an operator who can sign in to the console on the
