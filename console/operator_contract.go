@@ -108,6 +108,19 @@ func (f contractForm) parse(a *billing.Account) (engine.ContractRequest, map[str
 	}
 	if req.TermEnd, ok = parseDay(f.TermEnd); !ok {
 		errs["term_end"] = "Enter the first day after the term."
+	} else if _, bad := errs["term_start"]; !bad && req.Interval.Valid() {
+		// The engine's rule, checked before the review: a term is a whole
+		// number of periods (at most 120) from its start.
+		p := billing.FirstPeriod(req.TermStart, req.Interval)
+		for i := 0; i < 120 && p.End.Before(req.TermEnd); i++ {
+			p = billing.NextPeriod(req.TermStart, p, req.Interval)
+		}
+		if !req.TermStart.Before(req.TermEnd) {
+			errs["term_end"] = "The term must end after it starts."
+		} else if p.End != req.TermEnd {
+			errs["term_end"] = "Term end must end a whole " + string(req.Interval) +
+				" period counted from the term start: " + formatDay(p.End) + " is the next that does."
+		}
 	}
 	if n, err := strconv.ParseInt(strings.TrimSpace(f.Prepaid), 10, 64); err != nil || n < 1 || n > 1_000_000 {
 		errs["prepaid"] = "Enter the number of prepaid subscriptions, 1 or more."
