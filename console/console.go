@@ -167,7 +167,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("POST /accounts/{number}/users", s.operator(s.handleCreateUser))
 	mux.Handle("GET /accounts/{number}/summary", s.page(s.handleSummary))
 	mux.Handle("GET /accounts/{number}/history", s.page(s.handleHistory))
-	s.registerBilling(mux) // summary actions, history CSV, statements: change.go, contract.go, history.go, statement.go
+	s.registerBilling(mux)       // summary actions, history CSV, statements: change.go, contract.go, history.go, statement.go
+	s.registerPaymentMethod(mux) // Change Payment Method: payment_method.go
 	mux.Handle("GET /accounts/{number}/profile", s.page(s.handleProfile))
 	mux.Handle("POST /accounts/{number}/profile", s.page(s.handleUpdateProfile))
 
