@@ -283,8 +283,22 @@ func (s *Server) handleAddCard(w http.ResponseWriter, r *http.Request) {
 		s.renderPaymentMethod(w, r, a, status, &paymentMethodPage{Form: form, Errors: errs}, "")
 	}
 
+	tok, tokenizes := pe.CardTokenizer()
+	if !tokenizes {
+		// With Stripe the form has only the token: a refused card's message
+		// goes beside it.
+		back = func(status int, errs map[string]string) {
+			if msg, ok := errs["card_number"]; ok {
+				delete(errs, "card_number")
+				if _, ok := errs["token"]; !ok {
+					errs["token"] = msg
+				}
+			}
+			s.renderPaymentMethod(w, r, a, status, &paymentMethodPage{Form: form, Errors: errs}, "")
+		}
+	}
 	token := form.Token
-	if tok, ok := pe.CardTokenizer(); ok && token == "" {
+	if tokenizes && token == "" {
 		month, err := strconv.Atoi(form.ExpMonth)
 		if err != nil {
 			month = 0 // "The expiry month must be 1 to 12."

@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -9,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kore-billing/korebill/api"
 	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/console"
 	"github.com/kore-billing/korebill/engine"
 	"github.com/kore-billing/korebill/store"
 	"github.com/kore-billing/korebill/store/storetest"
@@ -466,3 +470,100 @@ func TestPayNow_DeclineThenConcurrentSubmitsChargeOnce(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// stripeLike is a gateway that, as Stripe, never takes card details (it is
+// no billing.CardTokenizer) and may decline a card when it is attached.
+type stripeLike struct{ billing.Gateway }
+
+func (g stripeLike) AttachCard(ctx context.Context, req billing.AttachCardRequest) (billing.Card, error) {
+	if req.Token == "pm_card_visa_chargeDeclined" {
+		return billing.Card{}, billing.ReasonErrorf(billing.EPAYMENT, "card_declined", "Your card was declined.")
+	}
+	return g.Gateway.AttachCard(ctx, req)
+}
+
+// withGateway serves b's accounts and people again, with an engine on gw.
+func (b *bundle) withGateway(t *testing.T, gw billing.Gateway) {
+	t.Helper()
+	eng, err := engine.New(engine.Config{DB: b.db, Clock: b.clock, Gateway: gw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.eng = eng
+	apiServer := api.New(api.Config{Services: api.Services{Accounts: b.db, Profiles: b.db, Catalog: b.db, Users: b.db, Audit: b.db, Keys: b.db}})
+	cs, err := console.New(console.Config{
+		Services: console.Services{Accounts: b.db, Profiles: b.db, Audit: b.db, Users: b.db, Engine: eng},
+		Sessions: b.db.Sessions(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.Register(apiServer.Mux())
+	b.console = cs
+	b.srv = httptest.NewServer(apiServer.Handler())
+	t.Cleanup(b.srv.Close)
+}
+
+// With Stripe the page takes the PaymentMethod id that Stripe.js made, never
+// card details; a card Stripe declines when attached is refused beside it.
+func TestPaymentMethod_StripeTakesATokenAndMayDeclineAtAttach(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		b.withGateway(t, stripeLike{b.gateway})
+		n := b.acme.Number
+		p := signedIn(t, b, ownerEmail)
+		_, body := p.get("/accounts/" + n + "/payment-method")
+		says(t, body, "Card token", "never to Kore Billing")
+		if strings.Contains(body, `name="card_number"`) || strings.Contains(body, `name="cvc"`) {
+			t.Fatal("the Stripe form asks for card details")
+		}
+
+		status, body := addCard(t, p, n, url.Values{"token": {"pm_card_visa_chargeDeclined"}})
+		if status != 422 || !strings.Contains(body, `id="token-error"`) {
+			t.Fatalf("declined at attach: %d\n%s", status, text(body))
+		}
+		says(t, body, "Your card was declined.")
+		if len(b.methods(t, b.acme)) != 0 {
+			t.Fatal("a declined card was kept")
+		}
+		status, _ = addCard(t, p, n, url.Values{"token": {""}})
+		if status != 422 {
+			t.Fatalf("no token: %d", status)
+		}
+		_, body = addCard(t, p, n, url.Values{"token": {"pm_card_mastercard"}})
+		says(t, body, "Mastercard •••• 4444 is now the default payment method")
+	})
+}
+
+// An operator records that a contract pays by bank transfer from the page.
+func TestPaymentMethod_OperatorAddsBankTransfer(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		a := b.contract(t)
+		n := a.Number
+		if _, body := signedIn(t, b, "ines@initech.test").get("/accounts/" + n + "/payment-method"); strings.Contains(body, "Record bank transfer details") {
+			t.Fatal("an account's admin is offered to record bank transfer details")
+		}
+		o := signedIn(t, b, operatorEmail)
+		_, body := o.get("/accounts/" + n + "/payment-method")
+		says(t, body, "Pay by bank transfer", "Record bank transfer details (operators)")
+		status, body := o.post("/accounts/"+n+"/payment-method/bank", url.Values{"account_holder": {""}})
+		if status != 422 || !strings.Contains(body, `id="account_holder-error"`) {
+			t.Fatalf("no holder: %d", status)
+		}
+		_, body = o.post("/accounts/"+n+"/payment-method/bank", url.Values{"bank_name": {"First Bank"}, "account_holder": {"Initech LLC"},
+			"account_last4": {"6789"}, "remittance_ref": {"INI-1"}})
+		says(t, body, "Bank transfer (First Bank •••• 6789) is now the default payment method", "Reference to quote INI-1")
+		// Online accounts pay by card only.
+		status, _ = o.post("/accounts/"+b.acme.Number+"/payment-method/bank", url.Values{"account_holder": {"Acme"}})
+		if status != 422 {
+			t.Fatalf("bank transfer on an online account: %d", status)
+		}
+		// Not an operator: the route does not exist.
+		if status, _ := signedIn(t, b, "ines@initech.test").post("/accounts/"+n+"/payment-method/bank", url.Values{"account_holder": {"X"}}); status != http.StatusNotFound {
+			t.Fatalf("admin records bank details: %d", status)
+		}
+	})
+}
