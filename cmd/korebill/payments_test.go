@@ -33,7 +33,7 @@ func TestNotify_RemindersCardExpiryAndLimitReachedArriveInTheOutboxes(t *testing
 			profile := func(n, email string) {
 				c.do("PUT", "/v1/accounts/"+n+"/profile", map[string]any{"company_name": n, "contact_name": "Ada Lovelace",
 					"address": map[string]any{"line1": "1 Market St", "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"},
-					"phone": "+14155550132", "email": email, "invoice_emails": []string{"ap@" + strings.ToLower(n) + ".example.com"}})
+					"phone":   "+14155550132", "email": email, "invoice_emails": []string{"ap@" + strings.ToLower(n) + ".example.com"}})
 			}
 
 			umbrella := c.do("POST", "/v1/accounts", map[string]any{"name": "Umbrella", "domain": "umbrella.example.com",
