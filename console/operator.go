@@ -174,6 +174,13 @@ func init() {
 	}
 	funcs["opPlural"] = func(n int, one string) string { return pluralize(int64(n), one) }
 	funcs["opList"] = func(s ...string) []string { return s }
+	// opExtra is an attempt's error when it says more than its status code.
+	funcs["opExtra"] = func(code int, msg string) string {
+		if msg == fmt.Sprintf("HTTP %d", code) {
+			return ""
+		}
+		return msg
+	}
 	funcs["opDict"] = func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {

@@ -55,7 +55,8 @@ func setupOperator(t *testing.T, db *store.DB, testMode bool) *opsBundle {
 	cs, err := console.New(console.Config{
 		Services: console.Services{Accounts: db, Profiles: db, Audit: db, Users: db, Engine: b.eng,
 			Webhooks: ob.webhooks, Emails: ob.mail, Clocks: testclock.New(db, b.eng.Jobs()),
-			BillJobs: fakeBillJobs{{ID: 7, AccountID: b.acme.ID, State: "completed", Attempt: 1, ScheduledAt: engineStart}}},
+			BillJobs: fakeBillJobs{{ID: 7, AccountID: b.acme.ID, State: "completed", Attempt: 1, ScheduledAt: engineStart,
+				FinishedAt: &engineStart}}},
 		Sessions: db.Sessions(),
 		Logger:   slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		TestMode: testMode,

@@ -271,7 +271,7 @@ func (s *Server) handleBankTransfer(w http.ResponseWriter, r *http.Request) {
 				Lede: "Check it against the bank statement. Nothing is recorded until you confirm.",
 				Rows: []confirmRow{{"Invoice", inv.Number + " (" + a.Name + ", " + a.Number + ")"}, {"Amount due now", inv.AmountDue.String()},
 					{"Transfer received", money.String()}, {"Reference", form.Reference}, {"Received on", formatDay(received)}},
-				Notes:  []string{after, "The payment shows in the account's Billing History, and a receipt is emailed."},
+				Notes:  []string{after, "The payment shows in the account's Billing History and on the statement."},
 				Button: "Record " + money.String() + " received"}
 		},
 		do: func() (string, error) {

@@ -203,7 +203,7 @@ func TestOperator_BankTransferPartialReviewedOnceOverpayRefused(t *testing.T) {
 			t.Fatalf("confirm: %d at %s\n%s", status, ops.last.Request.URL, text(body))
 		}
 		says(t, body, "Recorded a bank transfer of $500.00 (WIRE-1) against "+inv.Number+". "+inv.Number+" still owes $1,500.00.",
-			"$500.00 Bank transfer · Succeeded", "ref. WIRE-1")
+			"$500.00 Bank transfer Succeeded", "ref. WIRE-1")
 		// The same confirmation again (a double click): recorded once.
 		status, body = ops.post(action, form)
 		if status != http.StatusOK {
