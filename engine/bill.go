@@ -76,13 +76,6 @@ func (e *Engine) BillAccount(ctx context.Context, accountID int64) (BillResult, 
 			res.Steps = append(res.Steps, *step)
 			continue
 		}
-		// A card expiry notice (engine/card_expiry.go) that falls due first.
-		if step, ok, err := e.noticeStep(ctx, accountID); err != nil {
-			return res, err
-		} else if ok {
-			res.Steps = append(res.Steps, *step)
-			continue
-		}
 		step, now, err := e.billStep(ctx, accountID)
 		if code := billing.ErrorCode(err); code == billing.ECONFLICT && reasonOf(err) == store.ErrAlreadyBilled {
 			// Another run issued this period's invoice: mark it billed.
@@ -95,6 +88,13 @@ func (e *Engine) BillAccount(ctx context.Context, accountID int64) (BillResult, 
 		}
 		res.Now = now
 		if step == nil {
+			// Nothing else due: a card expiry notice (engine/card_expiry.go).
+			if notice, ok, err := e.noticeStep(ctx, accountID); err != nil {
+				return res, err
+			} else if ok {
+				res.Steps = append(res.Steps, *notice)
+				continue
+			}
 			return res, nil
 		}
 		res.Steps = append(res.Steps, *step)

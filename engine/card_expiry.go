@@ -68,8 +68,10 @@ func cardExpiryDue(st *state) (*expiryDue, error) {
 	return &expiryDue{date: notice, method: m}, nil
 }
 
-// noticeStep sends the account's card expiry notice when it falls due no
-// later than its next billing step, and reports whether it did.
+// noticeStep sends the account's card expiry notice when it is due, and
+// reports whether it did. BillAccount takes it once nothing else is due:
+// it changes nothing the other steps read, and is sent at the account's
+// time either way.
 func (e *Engine) noticeStep(ctx context.Context, accountID int64) (*StepResult, bool, error) {
 	var out *StepResult
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
@@ -80,11 +82,6 @@ func (e *Engine) noticeStep(ctx context.Context, accountID int64) (*StepResult, 
 		d, err := cardExpiryDue(st)
 		if err != nil || d == nil {
 			return err
-		}
-		if b, err := nextDue(st); err != nil {
-			return err
-		} else if b != nil && b.date.Before(d.date) {
-			return nil // the billing step comes first
 		}
 		if e.beforeStep != nil {
 			if err := e.beforeStep(ctx, accountID, StepCardExpiring); err != nil {
