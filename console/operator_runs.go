@@ -20,6 +20,7 @@ type runsPage struct {
 	Due     []*billing.Account
 	More    bool // more accounts are due than shown
 	Run     *runResult
+	JobsOn  bool // the job queue can be read
 	Jobs    []billJobRow
 	JobsErr string
 }
@@ -66,6 +67,7 @@ func (s *Server) renderRuns(w http.ResponseWriter, r *http.Request, run *runResu
 		data.Due = append(data.Due, a)
 	}
 	if s.BillJobs != nil {
+		data.JobsOn = true
 		jobs, err := s.BillJobs.RecentBillJobs(ctx, 20)
 		if err != nil {
 			s.logger(r).WarnContext(ctx, "recent bill jobs", "err", err)
