@@ -291,13 +291,7 @@ func (s *Server) registerPayments() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &addPaymentMethodOutput{}
-		out.Body.Method = toPaymentMethod(res.Method)
-		out.Body.Retried = make([]Payment, 0, len(res.Retried))
-		for _, p := range res.Retried {
-			out.Body.Retried = append(out.Body.Retried, toPayment(p))
-		}
-		return out, nil
+		return toMethodResult(res), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -337,13 +331,7 @@ func (s *Server) registerPayments() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &addPaymentMethodOutput{}
-		out.Body.Method = toPaymentMethod(res.Method)
-		out.Body.Retried = make([]Payment, 0, len(res.Retried))
-		for _, p := range res.Retried {
-			out.Body.Retried = append(out.Body.Retried, toPayment(p))
-		}
-		return out, nil
+		return toMethodResult(res), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -532,4 +520,16 @@ func (s *Server) operatorForBank(ctx context.Context, accountID, methodID int64)
 		}
 	}
 	return nil
+}
+
+// toMethodResult is a payment method after a change with the open invoices
+// a new default card was charged for.
+func toMethodResult(res *engine.MethodResult) *addPaymentMethodOutput {
+	out := &addPaymentMethodOutput{}
+	out.Body.Method = toPaymentMethod(res.Method)
+	out.Body.Retried = make([]Payment, 0, len(res.Retried))
+	for _, p := range res.Retried {
+		out.Body.Retried = append(out.Body.Retried, toPayment(p))
+	}
+	return out
 }
