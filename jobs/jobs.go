@@ -74,6 +74,19 @@ const (
 	findDueBatch = 500
 )
 
+// PruneArgs runs the housekeeping of Options.Prune.
+type PruneArgs struct{}
+
+// Kind names the job in River's table.
+func (PruneArgs) Kind() string { return "prune" }
+
+type pruneWorker struct {
+	river.WorkerDefaults[PruneArgs]
+	prune func(context.Context) error
+}
+
+func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error { return w.prune(ctx) }
+
 type billAccountWorker struct {
 	river.WorkerDefaults[BillAccountArgs]
 	biller Biller
@@ -129,6 +142,10 @@ type Options struct {
 	Register func(*river.Workers)
 	// Queues adds queues with their worker counts.
 	Queues map[string]int
+	// Prune, when set, is housekeeping (expired idempotency keys) run at
+	// start and every PruneEvery (default an hour).
+	Prune      func(context.Context) error
+	PruneEvery time.Duration
 }
 
 // Runner is the River client with Kore Billing's jobs.
@@ -169,6 +186,20 @@ func New(db *store.DB, biller Biller, logger *slog.Logger, opts Options) (*Runne
 	if opts.Register != nil {
 		opts.Register(workers)
 	}
+	periodic := []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(opts.FindDueEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return FindDueArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: "find_due"}),
+	}
+	if opts.Prune != nil {
+		if opts.PruneEvery == 0 {
+			opts.PruneEvery = time.Hour
+		}
+		river.AddWorker(workers, &pruneWorker{prune: opts.Prune})
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(opts.PruneEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: "prune"}))
+	}
 	queues := map[string]river.QueueConfig{
 		river.QueueDefault: {MaxWorkers: 4},
 		queueBilling:       {MaxWorkers: opts.Workers},
@@ -180,12 +211,8 @@ func New(db *store.DB, biller Biller, logger *slog.Logger, opts Options) (*Runne
 		Logger:            logger.With(slog.String("component", "river")),
 		FetchPollInterval: opts.PollInterval,
 		Queues:            queues,
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(opts.FindDueEvery),
-				func() (river.JobArgs, *river.InsertOpts) { return FindDueArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true, ID: "find_due"}),
-		},
-		Workers: workers,
+		PeriodicJobs:      periodic,
+		Workers:           workers,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: river client: %w", err)

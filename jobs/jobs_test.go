@@ -136,3 +136,27 @@ func TestRunner_EnqueueCommitsWithTheChange(t *testing.T) {
 		}
 	})
 }
+
+func TestRunner_PrunesAtStart(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		pruned := make(chan struct{}, 10)
+		r, err := jobs.New(db, newBiller(), nil, jobs.Options{PollInterval: 100 * time.Millisecond, FindDueEvery: time.Hour,
+			Prune: func(context.Context) error { pruned <- struct{}{}; return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if err := r.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer r.Stop(ctx)
+		select {
+		case <-pruned:
+		case <-time.After(15 * time.Second):
+			t.Fatal("the prune job did not run at start")
+		}
+	})
+}

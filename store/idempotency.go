@@ -72,3 +72,18 @@ func (db *DB) ReleaseIdempotencyKey(ctx context.Context, scope, key string) erro
 		return dbError(err, "release idempotency key", "")
 	})
 }
+
+// DeleteExpiredIdempotencyKeys forgets the responses kept past their day and
+// returns how many it removed; the job runner calls it every hour.
+func (db *DB) DeleteExpiredIdempotencyKeys(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.inTx(ctx, "prune idempotency keys", func(tx *sql.Tx, now time.Time) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= $1`, db.timeArg(now))
+		if err != nil {
+			return dbError(err, "prune idempotency keys", "")
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}

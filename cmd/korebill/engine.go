@@ -37,7 +37,14 @@ func (m *Main) openEngine(ctx context.Context) error {
 	if err := m.openNotify(); err != nil {
 		return err
 	}
-	runner, err := jobs.New(m.DB, eng.Jobs(), m.Logger, jobs.Options{Register: m.jobsOptions(), Queues: notifyQueues})
+	runner, err := jobs.New(m.DB, eng.Jobs(), m.Logger, jobs.Options{Register: m.jobsOptions(), Queues: notifyQueues,
+		Prune: func(ctx context.Context) error {
+			n, err := m.DB.DeleteExpiredIdempotencyKeys(ctx)
+			if n > 0 {
+				m.Logger.Info("pruned idempotency keys", slog.Int64("count", n))
+			}
+			return err
+		}})
 	if err != nil {
 		return err
 	}
