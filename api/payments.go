@@ -402,9 +402,7 @@ func (s *Server) registerPayments() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &payResultOutput{}
-		out.Body.Payment, out.Body.Invoice = toPayment(res.Payment), toInvoice(res.Invoice)
-		return out, nil
+		return toPayResult(res), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -430,9 +428,7 @@ func (s *Server) registerPayments() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &payResultOutput{}
-		out.Body.Payment, out.Body.Invoice = toPayment(res.Payment), toInvoice(res.Invoice)
-		return out, nil
+		return toPayResult(res), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -531,5 +527,12 @@ func toMethodResult(res *engine.MethodResult) *addPaymentMethodOutput {
 	for _, p := range res.Retried {
 		out.Body.Retried = append(out.Body.Retried, toPayment(p))
 	}
+	return out
+}
+
+// toPayResult is a payment and the invoice it went to.
+func toPayResult(res *engine.PaymentResult) *payResultOutput {
+	out := &payResultOutput{}
+	out.Body.Payment, out.Body.Invoice = toPayment(res.Payment), toInvoice(res.Invoice)
 	return out
 }

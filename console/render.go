@@ -195,6 +195,17 @@ type field struct {
 // billing.FieldError know it, label, value, the form's errors, then options
 // "type=tel", "autocomplete=tel", "hint=…", "optional", "required",
 // "readonly", "autofocus", "inputmode=…".
+// accountKinds is what the "account-kinds" template shows: the billing type
+// and account type selects of a new-account form, with their errors.
+type accountKinds struct {
+	BillingType, AccountType string
+	Errs                     map[string]string
+}
+
+func newAccountKinds(billingType, accountType string, errs map[string]string) accountKinds {
+	return accountKinds{BillingType: billingType, AccountType: accountType, Errs: errs}
+}
+
 func newField(name, label, value string, errs map[string]string, opts ...string) field {
 	f := field{ID: fieldID(name), Name: name, Label: label, Type: "text", Value: value, Err: errs[name]}
 	for _, o := range opts {
@@ -265,6 +276,7 @@ func accountTime(layout string) func(t time.Time, a *billing.Account) string {
 
 var funcs = template.FuncMap{
 	"field":        newField,
+	"accountKinds": newAccountKinds,
 	"fieldID":      fieldID,
 	"date":         accountTime("Jan 2, 2006"),
 	"datetime":     accountTime("Jan 2, 2006 15:04 MST"),
