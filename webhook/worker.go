@@ -137,6 +137,9 @@ func (s *Service) post(ctx context.Context, d *Delivery) *Attempt {
 		a.Error = "Internal error: " + err.Error()
 		return a
 	}
+	// The attempt's duration is measured from the moment its timeout
+	// starts, so an attempt cut off by the timeout never reads as shorter.
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Endpoint.URL, bytes.NewReader(body))
@@ -150,7 +153,6 @@ func (s *Service) post(ctx context.Context, d *Delivery) *Attempt {
 	req.Header.Set(EventTypeHeader, string(d.EventType))
 	req.Header.Set(SignatureHeader, Sign(d.Endpoint.Secret, now, body))
 
-	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
 		a.Duration = time.Since(start)
