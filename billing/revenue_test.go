@@ -9,7 +9,6 @@ import (
 	"github.com/kore-billing/korebill/billing"
 )
 
-
 func TestRecognize_MonthlyLineSpanningTwoMonths(t *testing.T) {
 	// $29.35 for 13 of 31 days, 19 Jan → 1 Feb: 12 days in January, the last
 	// day (31 Jan) included; each day 2935/13 = 225 (truncated), the last
