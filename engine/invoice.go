@@ -90,10 +90,8 @@ func issue(st *state, inv *billing.Invoice, balanceAfter billing.Money) error {
 	if err := st.tx.CreateInvoice(inv); err != nil {
 		return err
 	}
-	if st.notify != nil {
-		if err := st.notify(Notification{Type: NotifyInvoiceFinalized, AccountID: st.a.ID, AccountNumber: st.a.Number, Invoice: inv}); err != nil {
-			return err
-		}
+	if err := finalized(st, inv); err != nil {
+		return err
 	}
 	if inv.CreditsApplied.Amount > 0 {
 		ct := &store.CreditTransaction{AccountID: st.a.ID, Amount: inv.CreditsApplied.Neg(), Reason: store.CreditApplied,
@@ -115,6 +113,25 @@ func issue(st *state, inv *billing.Invoice, balanceAfter billing.Money) error {
 	}
 	st.a.CreditBalance = balanceAfter
 	return nil
+}
+
+// finalized tells of an invoice just created: every finalized invoice is
+// invoice.finalized (its email), and one created paid — by credits, or
+// owing nothing — is invoice.paid at once, like one a payment settles,
+// whatever paid it.
+func finalized(st *state, inv *billing.Invoice) error {
+	if st.notify == nil {
+		return nil
+	}
+	n := Notification{Type: NotifyInvoiceFinalized, AccountID: st.a.ID, AccountNumber: st.a.Number, Invoice: inv}
+	if err := st.notify(n); err != nil {
+		return err
+	}
+	if inv.Status != billing.InvoicePaid {
+		return nil
+	}
+	n.Type = NotifyInvoicePaid
+	return st.notify(n)
 }
 
 // CreditNoteRequest corrects a finalized invoice: Amount (minor units, more

@@ -262,6 +262,9 @@ func (e *Engine) completeRefund(ctx context.Context, st *state, inv *billing.Inv
 	if err := st.tx.CreateInvoice(note); err != nil {
 		return nil, err
 	}
+	if err := finalized(st, note); err != nil {
+		return nil, err
+	}
 	r.CreditNoteID, r.CreditNote = &note.ID, note.Number
 	if err := st.tx.UpdateRefund(r); err != nil {
 		return nil, err

@@ -163,7 +163,7 @@ func (m *Main) email(tx *store.Tx, n engine.Notification) (*mail.Message, error)
 	}
 	switch n.Type {
 	case engine.NotifyInvoiceFinalized:
-		if n.Invoice == nil || n.Invoice.Kind == billing.InvoiceCreditNote || n.Invoice.Total.Amount <= 0 {
+		if n.Invoice == nil { // every finalized invoice is emailed, credit notes and invoices paid by credits too
 			return nil, nil
 		}
 		a, err := tx.LockAccount(n.AccountID)
