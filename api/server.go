@@ -132,6 +132,7 @@ func New(c Config) *Server {
 	s.registerEmails()
 	s.registerPayments()
 	s.registerHistory()
+	s.registerReports()
 
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
