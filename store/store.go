@@ -195,6 +195,20 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// MigrateTo applies the migrations up to and including version, no further.
+// `korebill bench` loads its accounts at a fixed schema version and then
+// migrates the rest, as an upgrade of an existing database would.
+func (db *DB) MigrateTo(ctx context.Context, version int64) error {
+	provider, err := db.migrationProvider(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate to %d: %w", version, err)
+	}
+	if _, err := provider.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("migrate to %d: %w", version, err)
+	}
+	return nil
+}
+
 // MigrationVersion returns the newest applied migration and the newest
 // embedded one.
 func (db *DB) MigrationVersion(ctx context.Context) (current, latest int64, err error) {

@@ -50,6 +50,8 @@ type Config struct {
 	Notify NotifyConfig
 	// Payments: the gateway and the retry schedule (payments.go).
 	Payments PaymentsConfig
+	// Bench: `korebill bench` (bench.go).
+	Bench BenchConfig
 }
 
 // Validate names every setting that is wrong.
@@ -100,8 +102,11 @@ type Main struct {
 	Mailer   *mail.Service
 	API      *api.Server
 	Console  *console.Server
-	server   *http.Server
-	ln       net.Listener
+	// BenchCommand starts korebill for `korebill bench`; nil runs this
+	// executable (tests re-execute the test binary).
+	BenchCommand benchCommand
+	server       *http.Server
+	ln           net.Listener
 	// Ready is closed once Run is serving (tests wait on it).
 	Ready chan struct{}
 }
@@ -138,6 +143,9 @@ Usage:
   korebill users create --email EMAIL --role ROLE [--account KB-000001] [--name NAME] [--password PW]
                              make a console user (a password is generated and printed once
                              unless --password or $KOREBILL_USER_PASSWORD gives one)
+  korebill bench --accounts N [--database-url URL] [--nodes K] [--http]
+                             load N accounts due to renew into a fresh database, bill them
+                             with korebill bill, and compare with the raw write floor
   korebill openapi           print the OpenAPI document
   korebill version           print the version
 
@@ -166,6 +174,17 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 		cmd, rest = "users-create", rest[1:]
 	}
 	switch cmd {
+	case "bench":
+		m.Command = cmd
+		fs := m.benchFlagSet()
+		fs.SetOutput(m.Stderr)
+		if err := fs.Parse(rest); err != nil {
+			return errUsage
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("unexpected arguments: %v", fs.Args())
+		}
+		return nil
 	case "serve", "migrate", "bill", "demo", "keys-create", "users-create", "openapi", "version":
 	case "-h", "--help", "help":
 		fs := m.flagSet("serve")
@@ -235,6 +254,8 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		_, err = m.Stdout.Write(b)
 		return err
+	case "bench":
+		return m.runBench(ctx)
 	}
 
 	if m.Command == "demo" {
