@@ -27,7 +27,7 @@ type Email struct {
 	Subject       string            `json:"subject"`
 	Text          string            `json:"text,omitempty" doc:"The text body; in GET /v1/emails/{id} only."`
 	HTML          string            `json:"html,omitempty" doc:"The HTML alternative; in GET /v1/emails/{id} only."`
-	Attachments   []EmailAttachment `json:"attachments,omitempty"`
+	Attachments   []EmailAttachment `json:"attachments,omitempty" doc:"The files sent with it, by name: an invoice's statement PDF is rendered when the email is sent, not stored."`
 	Status        string            `json:"status" enum:"queued,sent,failed,recorded" doc:"queued: to be sent (again); sent: the SMTP server accepted it; failed: every attempt failed; recorded: no SMTP server is configured, so it was kept, not sent."`
 	Attempts      int               `json:"attempts"`
 	LastError     string            `json:"last_error,omitempty"`
@@ -40,18 +40,18 @@ type Email struct {
 type EmailAttachment struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`
-	Size        int    `json:"size" doc:"Bytes."`
+	Invoice     string `json:"invoice" doc:"The invoice whose statement this is."`
 }
 
 func toEmail(m *mail.Message, full bool) Email {
 	e := Email{ID: m.ID, AccountNumber: m.AccountNumber, Kind: string(m.Kind), To: m.To, Cc: m.Cc, Subject: m.Subject,
 		Status: string(m.Status), Attempts: m.Attempts, LastError: m.LastError, SentAt: m.SentAt,
 		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+	for _, a := range m.Attachments {
+		e.Attachments = append(e.Attachments, EmailAttachment{Filename: a.Filename, ContentType: a.ContentType, Invoice: a.Invoice})
+	}
 	if full {
 		e.Text, e.HTML = m.Text, m.HTML
-		for _, a := range m.Attachments {
-			e.Attachments = append(e.Attachments, EmailAttachment{Filename: a.Filename, ContentType: a.ContentType, Size: len(a.Data)})
-		}
 	}
 	return e
 }

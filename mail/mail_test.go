@@ -2,9 +2,11 @@ package mail_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,10 +154,20 @@ func (b *testBundle) waitStatus(t *testing.T, id int64, status mail.Status) *mai
 
 func TestQueue_InvoiceEmailArrivesThroughSMTP(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db, true, serverOptions{}, mail.Options{})
 		pdf := []byte("%PDF-1.4 a statement")
-		m, err := mail.InvoiceIssued(b.profile, anInvoice("INV-2026-000001"),
-			mail.Attachment{Filename: "INV-2026-000001.pdf", ContentType: "application/pdf", Data: pdf})
+		var rendered []string
+		var mu sync.Mutex
+		render := func(_ context.Context, a mail.Attachment) ([]byte, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			rendered = append(rendered, a.Invoice)
+			if len(rendered) == 1 {
+				return nil, errors.New("no font has U+1F680")
+			}
+			return pdf, nil
+		}
+		b := setup(t, db, true, serverOptions{}, mail.Options{Render: render})
+		m, err := mail.InvoiceIssued(b.profile, anInvoice("INV-2026-000001"), mail.StatementPDF("INV-2026-000001"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,8 +175,26 @@ func TestQueue_InvoiceEmailArrivesThroughSMTP(t *testing.T) {
 		if m.Status != mail.StatusQueued {
 			t.Errorf("queued status = %s", m.Status)
 		}
+		// The outbox row names the statement and holds no PDF.
+		var raw string
+		if err := db.SQL().QueryRow(`SELECT attachments FROM emails WHERE id = $1`, m.ID).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(raw, "PDF") || strings.Contains(raw, "data") || !strings.Contains(raw, `"invoice":"INV-2026-000001"`) {
+			t.Errorf("stored attachments = %s", raw)
+		}
+		// The first rendering fails: the job records it, keeps the email
+		// queued and tries again; the second sends it.
 		sent := b.waitStatus(t, m.ID, mail.StatusSent)
-		if sent.Attempts != 1 || sent.SentAt == nil || sent.LastError != "" || sent.AccountNumber != b.account.Number {
+		mu.Lock()
+		if !slices.Equal(rendered, []string{"INV-2026-000001", "INV-2026-000001"}) {
+			t.Errorf("rendered %v; want the invoice rendered by the job, once failing and once for the send", rendered)
+		}
+		mu.Unlock()
+		if sent.Attempts != 2 || b.server.attempts() != 1 {
+			t.Errorf("attempts: outbox %d, server %d; want 2 (a failed rendering, a send) and 1", sent.Attempts, b.server.attempts())
+		}
+		if sent.SentAt == nil || sent.LastError != "" || sent.AccountNumber != b.account.Number {
 			t.Errorf("outbox row = %+v", sent)
 		}
 
@@ -445,4 +475,28 @@ func TestParseSMTPURL(t *testing.T) {
 	if _, err := mail.NewSMTPSender("smtp://mail.example.com", mail.SMTPOptions{}); billing.ErrorCode(err) != billing.EINVALID {
 		t.Errorf("a sender without From: %v", err)
 	}
+}
+
+// A statement that cannot be rendered is the send job's failure, recorded on
+// the email and retried until the last attempt, and nothing is sent without
+// it.
+func TestQueue_StatementThatCannotBeRenderedFailsTheEmailNotTheChange(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		render := func(context.Context, mail.Attachment) ([]byte, error) {
+			return nil, errors.New("character outside the supported range")
+		}
+		b := setup(t, db, true, serverOptions{}, mail.Options{MaxAttempts: 2, Render: render})
+		m, err := mail.InvoiceIssued(b.profile, anInvoice("INV-2026-000009"), mail.StatementPDF("INV-2026-000009"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.queue(t, m)
+		failed := b.waitStatus(t, m.ID, mail.StatusFailed)
+		if failed.Attempts != 2 || !strings.Contains(failed.LastError, "render INV-2026-000009.pdf: character outside the supported range") {
+			t.Errorf("failed email = attempts %d, last error %q", failed.Attempts, failed.LastError)
+		}
+		if b.server.attempts() != 0 {
+			t.Errorf("the server was called %d times without the statement", b.server.attempts())
+		}
+	})
 }

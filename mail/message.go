@@ -60,11 +60,24 @@ func (s Status) Valid() bool {
 	return false
 }
 
-// Attachment is a file sent with a message (an invoice's PDF).
+// Attachment is a file sent with a message: an invoice's statement, named
+// by its invoice. The outbox keeps the name, never the file: the send job
+// renders the statement (Options.Render) when it sends the message, after
+// the change that queued it has committed, and fills Data for the Sender.
 type Attachment struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`
-	Data        []byte `json:"data"`
+	// Invoice is the number of the invoice whose statement this is.
+	Invoice string `json:"invoice"`
+	// Data is the rendered file, set only while the job sends the
+	// message; it is not stored.
+	Data []byte `json:"-"`
+}
+
+// StatementPDF is the attachment of an invoice's statement as a PDF,
+// rendered when the email is sent.
+func StatementPDF(invoiceNumber string) Attachment {
+	return Attachment{Filename: invoiceNumber + ".pdf", ContentType: "application/pdf", Invoice: invoiceNumber}
 }
 
 // Message is one email in the outbox.
@@ -145,6 +158,9 @@ func (m *Message) Validate() error {
 		}
 		if a.ContentType == "" {
 			v.Add("attachments", "Attachment %q needs a content type.", a.Filename)
+		}
+		if a.Invoice == "" {
+			v.Add("attachments", "Attachment %q must name the invoice whose statement it is.", a.Filename)
 		}
 	}
 	if size > MaxAttachmentSize {

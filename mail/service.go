@@ -23,11 +23,10 @@ type Writer interface {
 // PostgreSQL.
 type Store interface {
 	Writer
-	// FindEmails returns a page of messages, newest first, without their
-	// attachments' data, and how many match.
+	// FindEmails returns a page of messages, newest first, and how many
+	// match.
 	FindEmails(ctx context.Context, f Filter) ([]*Message, int, error)
-	// FindEmailByID returns the message with its attachments; ENOTFOUND for
-	// an unknown id.
+	// FindEmailByID returns the message; ENOTFOUND for an unknown id.
 	FindEmailByID(ctx context.Context, id int64) (*Message, error)
 	// RecordEmailAttempt moves a message to status with lastError;
 	// attempted counts an attempt to send it (recording a message without
@@ -91,7 +90,16 @@ type Options struct {
 	Backoff func(attempt int) time.Duration
 	// Timeout bounds one attempt (default one minute).
 	Timeout time.Duration
+	// Render makes the file of an attachment (an invoice's statement PDF)
+	// when the message is sent. It runs in the send job, outside any
+	// write transaction; a failure is logged and retried like a refused
+	// send. Nil: a message with attachments cannot be sent.
+	Render RenderFunc
 }
+
+// RenderFunc renders an attachment's file from what it names (its
+// invoice), as it stands when the message is sent.
+type RenderFunc func(ctx context.Context, a Attachment) ([]byte, error)
 
 // DefaultBackoff waits a minute after the first failed attempt and doubles
 // the wait after each next one, up to 6 hours: eight attempts span about
@@ -213,7 +221,10 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	}
 
 	sctx, scancel := context.WithTimeout(ctx, s.opts.Timeout)
-	sendErr := s.sender.Send(sctx, m)
+	sendErr := s.render(sctx, m)
+	if sendErr == nil {
+		sendErr = s.sender.Send(sctx, m)
+	}
 	scancel()
 	if sendErr == nil {
 		if err := s.store.RecordEmailAttempt(rctx, m.ID, StatusSent, "", true); err != nil {
@@ -236,7 +247,24 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		log.Warn("email failed for good", slog.Any("err", sendErr))
 		return river.JobCancel(sendErr)
 	}
-	log.Info("email attempt failed; will retry", slog.Any("err", sendErr),
+	log.Warn("email attempt failed; will retry", slog.Any("err", sendErr),
 		slog.Duration("retry_in", s.opts.Backoff(job.Attempt)))
 	return sendErr
+}
+
+// render fills the data of m's attachments: the statements are made now,
+// by the send job, never in the transaction that queued the message.
+func (s *Service) render(ctx context.Context, m *Message) error {
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		if s.opts.Render == nil {
+			return fmt.Errorf("render %s: no renderer is configured (mail.Options.Render)", a.Filename)
+		}
+		data, err := s.opts.Render(ctx, *a)
+		if err != nil {
+			return fmt.Errorf("render %s: %w", a.Filename, err)
+		}
+		a.Data = data
+	}
+	return nil
 }

@@ -71,14 +71,10 @@ func (db *DB) CreateEmailTx(ctx context.Context, tx *sql.Tx, m *mail.Message) er
 
 const emailFrom = ` FROM emails e LEFT JOIN accounts a ON a.id = e.account_id`
 
-func emailColumns(withAttachments bool) string {
-	att := `'[]'`
-	if withAttachments {
-		att = `e.attachments`
-	}
-	return `e.id, coalesce(e.account_id, 0), coalesce(a.number, ''), e.kind, e.to_addrs, e.cc_addrs, e.subject,
-		e.body_text, e.body_html, ` + att + `, e.status, e.attempts, e.last_error, e.sent_at, e.created_at, e.updated_at`
-}
+// emailColumns are a message's columns; attachments are names (JSON:
+// filename, content type, invoice), never files.
+const emailColumns = `e.id, coalesce(e.account_id, 0), coalesce(a.number, ''), e.kind, e.to_addrs, e.cc_addrs, e.subject,
+		e.body_text, e.body_html, e.attachments, e.status, e.attempts, e.last_error, e.sent_at, e.created_at, e.updated_at`
 
 func scanEmail(row interface{ Scan(...any) error }) (*mail.Message, error) {
 	var m mail.Message
@@ -101,8 +97,8 @@ func scanEmail(row interface{ Scan(...any) error }) (*mail.Message, error) {
 	return &m, nil
 }
 
-// FindEmails returns a page of the outbox, newest first, without the
-// attachments' data, and how many messages match.
+// FindEmails returns a page of the outbox, newest first, and how many
+// messages match.
 func (db *DB) FindEmails(ctx context.Context, f mail.Filter) ([]*mail.Message, int, error) {
 	limit, offset := pageLimit(f.Limit, f.Offset)
 	var a args
@@ -130,7 +126,7 @@ func (db *DB) FindEmails(ctx context.Context, f mail.Filter) ([]*mail.Message, i
 		if err := tx.QueryRowContext(ctx, `SELECT count(*)`+from, a...).Scan(&total); err != nil {
 			return dbError(err, "count emails", "")
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+emailColumns(false)+from+` ORDER BY e.id DESC LIMIT `+
+		rows, err := tx.QueryContext(ctx, `SELECT `+emailColumns+from+` ORDER BY e.id DESC LIMIT `+
 			a.add(limit)+` OFFSET `+a.add(offset), a...)
 		if err != nil {
 			return dbError(err, "find emails", "")
@@ -151,9 +147,9 @@ func (db *DB) FindEmails(ctx context.Context, f mail.Filter) ([]*mail.Message, i
 	return out, total, nil
 }
 
-// FindEmailByID returns one message with its attachments.
+// FindEmailByID returns one message.
 func (db *DB) FindEmailByID(ctx context.Context, id int64) (*mail.Message, error) {
-	m, err := scanEmail(db.db.QueryRowContext(ctx, `SELECT `+emailColumns(true)+emailFrom+` WHERE e.id = $1`, id))
+	m, err := scanEmail(db.db.QueryRowContext(ctx, `SELECT `+emailColumns+emailFrom+` WHERE e.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, billing.Errorf(billing.ENOTFOUND, "Email %d not found.", id)
 	}

@@ -49,7 +49,7 @@ func (m *Main) openNotify() error {
 		m.Logger.Info("email", slog.String("smtp", s.String()))
 		sender = s
 	}
-	m.Mailer = mail.New(m.DB, sender, m.Logger, mail.Options{})
+	m.Mailer = mail.New(m.DB, sender, m.Logger, mail.Options{Render: m.renderAttachment})
 	return nil
 }
 

@@ -79,7 +79,8 @@ func (m *Main) paymentsConfig() (billing.Gateway, engine.PaymentConfig, error) {
 
 // notify turns the engine's notifications into webhook events and emails,
 // written in the transaction of the change (the outbox): they exist if and
-// only if the change does.
+// only if the change does. It only writes rows: an email's statement PDF is
+// rendered by its send job after commit (renderAttachment).
 func (m *Main) notify(ctx context.Context, tx *store.Tx, n engine.Notification) error {
 	ev, err := m.webhookEvent(tx, n)
 	if err != nil {
@@ -166,16 +167,9 @@ func (m *Main) email(tx *store.Tx, n engine.Notification) (*mail.Message, error)
 		if n.Invoice == nil { // every finalized invoice is emailed, credit notes and invoices paid by credits too
 			return nil, nil
 		}
-		a, err := tx.LockAccount(n.AccountID)
-		if err != nil {
-			return nil, err
-		}
-		var pdf bytes.Buffer
-		if err := statement.PDF(&pdf, statement.New(n.Invoice, a, statement.Options{})); err != nil {
-			return nil, fmt.Errorf("invoice email: %w", err)
-		}
-		return mail.InvoiceIssued(p, n.Invoice, mail.Attachment{Filename: n.Invoice.Number + ".pdf",
-			ContentType: "application/pdf", Data: pdf.Bytes()})
+		// The statement is rendered by the send job after commit
+		// (renderAttachment), never in the change's transaction.
+		return mail.InvoiceIssued(p, n.Invoice, mail.StatementPDF(n.Invoice.Number))
 	case engine.NotifyInvoicePaid:
 		if n.Payment == nil || n.Invoice == nil {
 			return nil, nil // paid by credits: the invoice email said so
@@ -212,4 +206,28 @@ func (m *Main) email(tx *store.Tx, n engine.Notification) (*mail.Message, error)
 		}
 		return mail.PaymentFailed(p, f)
 	}
+}
+
+// renderAttachment renders the statement an email attaches, in the send
+// job when the email is sent: the invoice and its account are read then,
+// outside any write transaction, so the PDF is the statement as it stands
+// (the same as the API's and the console's download).
+func (m *Main) renderAttachment(ctx context.Context, att mail.Attachment) ([]byte, error) {
+	inv, err := m.Engine.FindInvoiceByNumber(ctx, att.Invoice)
+	if err != nil {
+		return nil, fmt.Errorf("statement %s: %w", att.Invoice, err)
+	}
+	a, err := m.DB.FindAccountByID(ctx, inv.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("statement %s: %w", att.Invoice, err)
+	}
+	method, err := m.Engine.InvoicePaymentMethod(ctx, inv)
+	if err != nil {
+		return nil, fmt.Errorf("statement %s: %w", att.Invoice, err)
+	}
+	var pdf bytes.Buffer
+	if err := statement.PDF(&pdf, statement.New(inv, a, statement.Options{PaymentMethod: method})); err != nil {
+		return nil, fmt.Errorf("statement %s: %w", att.Invoice, err)
+	}
+	return pdf.Bytes(), nil
 }
