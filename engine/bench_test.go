@@ -64,3 +64,49 @@ func BenchmarkPreviewChange(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBillingRun_2000Renewals is `korebill bill` over 2,000 online
+// accounts whose monthly renewal fell due, each paying by card through the
+// test gateway: find the due accounts, bill each. One op is the whole run;
+// use -benchtime=1x.
+func BenchmarkBillingRun_2000Renewals(b *testing.B) {
+	const n = 2000
+	benchStores(b, func(b *testing.B, db *store.DB) {
+		for b.Loop() {
+			b.StopTimer()
+			p := newPayEnv(b, db, "2026-01-05T12:00:00Z")
+			for i := range n {
+				a := &billing.Account{Name: fmt.Sprint("Co ", i), Domain: fmt.Sprintf("co%d-%d.example.com", i, time.Now().UnixNano())}
+				if err := p.eng.CreateAccount(p.ctx, a); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := p.tryCard(a, "4242 4242 4242 4242", 12, 2030); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := p.eng.ConfirmChange(p.ctx, a.ID, engine.ChangeRequest{Plan: engine.PlanPremium, Interval: billing.Month, Seats: 5}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			p.clock.Advance(31 * 24 * time.Hour)
+			b.StartTimer()
+			start := time.Now()
+			billed := 0
+			for {
+				ids, err := p.eng.DueAccounts(p.ctx, 1000)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(ids) == 0 {
+					break
+				}
+				for _, id := range ids {
+					if _, err := p.eng.BillAccount(p.ctx, id); err != nil {
+						b.Fatal(err)
+					}
+					billed++
+				}
+			}
+			b.ReportMetric(float64(billed)/time.Since(start).Seconds(), "accounts/s")
+		}
+	})
+}

@@ -52,12 +52,21 @@ type BillResult struct {
 const maxSteps = 2000
 
 // BillAccount runs everything due for the account at its now (its test
-// clock's time, or the engine's), in date order, each step in its own
-// transaction: (a) a period that has started and is not billed gets its
-// invoice; (b) inactivity credits whose credit day is over are granted; (c)
-// a period that has ended gets its contract overage invoice and is renewed.
-// It loops until nothing is due, so an account whose clock jumped a year
-// catches up period by period.
+// clock's time, or the engine's), in date order: (a) a period that has
+// started and is not billed gets its invoice; (b) inactivity credits whose
+// credit day is over are granted; (c) a period that has ended gets its
+// contract overage invoice and is renewed; the collection steps
+// (engine/collect.go) and the card expiry notice (engine/card_expiry.go)
+// in between. It loops until nothing is due, so an account whose clock
+// jumped a year catches up period by period.
+//
+// Every step due is taken in one transaction (a round), each step behind a
+// savepoint: a step that fails is undone alone, the steps before it
+// commit, and the error is returned. A round ends early where a charge
+// must go to the gateway: the attempt commits first, the call is made
+// outside any transaction, its outcome is recorded, and the next round
+// takes what is due after it. The round's transaction stores the account's
+// next due instant (engine/due.go) before it commits.
 //
 // It is idempotent: DESIGN "Exactly once: at most one invoice per
 // (subscription, period, kind), enforced by a unique constraint, so a
@@ -68,38 +77,148 @@ const maxSteps = 2000
 // and is taken as done.
 func (e *Engine) BillAccount(ctx context.Context, accountID int64) (BillResult, error) {
 	res := BillResult{AccountID: accountID}
-	for range maxSteps {
-		// Collection steps (engine/collect.go) that fall due first.
-		if step, ok, err := e.collectStep(ctx, accountID); err != nil {
-			return res, err
-		} else if ok {
-			res.Steps = append(res.Steps, *step)
-			continue
-		}
-		step, now, err := e.billStep(ctx, accountID)
-		if code := billing.ErrorCode(err); code == billing.ECONFLICT && reasonOf(err) == store.ErrAlreadyBilled {
-			// Another run issued this period's invoice: mark it billed.
-			if err := e.markBilled(ctx, accountID); err != nil {
-				return res, err
+	for len(res.Steps) < maxSteps {
+		var calls []*pendingCall
+		var stepErr error
+		taken := len(res.Steps)
+		err := e.db.InTx(ctx, func(tx *store.Tx) error {
+			res.Steps = res.Steps[:taken]
+			st, err := e.open(ctx, tx, accountID)
+			if err != nil {
+				return err
 			}
-			continue
-		} else if err != nil {
+			res.Now = st.now
+			calls, stepErr = e.takeSteps(ctx, st, &res)
+			return ctx.Err() // a cancelled run commits nothing
+		})
+		if err != nil {
+			res.Steps = res.Steps[:taken]
+			if stepErr != nil && !errors.Is(err, stepErr) {
+				err = errors.Join(stepErr, err)
+			}
 			return res, err
 		}
-		res.Now = now
-		if step == nil {
-			// Nothing else due: a card expiry notice (engine/card_expiry.go).
-			if notice, ok, err := e.noticeStep(ctx, accountID); err != nil {
-				return res, err
-			} else if ok {
-				res.Steps = append(res.Steps, *notice)
-				continue
-			}
+		if stepErr != nil {
+			return res, stepErr
+		}
+		if len(calls) == 0 {
 			return res, nil
 		}
-		res.Steps = append(res.Steps, *step)
+		if err := e.finishCalls(ctx, calls, res.Steps[len(res.Steps)-len(calls):]); err != nil {
+			return res, err
+		}
+		// The outcome's transaction stored the next due instant: nothing
+		// more to do when it is still to come.
+		if at, err := e.db.AccountNextDue(ctx, accountID); err != nil {
+			return res, err
+		} else if at == nil || at.After(res.Now) {
+			return res, nil
+		}
 	}
 	return res, fmt.Errorf("engine: account %d still had billing due after %d steps", accountID, maxSteps)
+}
+
+// takeSteps takes, in the round's transaction, every step due for the
+// account in date order, until none is or a charge must go to the gateway
+// (its call returned, with the steps' results appended to res). A step
+// that fails is rolled back to its savepoint and its error returned; the
+// steps before it stand.
+func (e *Engine) takeSteps(ctx context.Context, st *state, res *BillResult) ([]*pendingCall, error) {
+	for len(res.Steps) < maxSteps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var step *StepResult
+		var call *pendingCall
+		err := e.inStep(st, func() (err error) {
+			step, call, err = e.nextStep(ctx, st)
+			return err
+		})
+		if billing.ErrorCode(err) == billing.ECONFLICT && reasonOf(err) == store.ErrAlreadyBilled {
+			// Another run issued this period's invoice: mark it billed.
+			if err := e.inStep(st, func() error { return e.markBilled(ctx, st) }); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil || step == nil {
+			return nil, err
+		}
+		res.Steps = append(res.Steps, *step)
+		if call != nil {
+			return []*pendingCall{call}, nil
+		}
+	}
+	return nil, nil
+}
+
+// inStep runs fn behind a savepoint: undone alone when it fails.
+func (e *Engine) inStep(st *state, fn func() error) error {
+	if err := st.tx.Savepoint("step"); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if rerr := st.tx.RollbackTo("step"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	return st.tx.Release("step")
+}
+
+// nextStep takes the account's next step, nil when nothing is due: a
+// collection step when it falls due no later than the next billing step,
+// else the billing step, else a card expiry notice. A charge returns the
+// gateway call to make once its attempt has committed.
+func (e *Engine) nextStep(ctx context.Context, st *state) (*StepResult, *pendingCall, error) {
+	b, err := nextDue(st)
+	if err != nil {
+		return nil, nil, err
+	}
+	if step, call, err := e.collectIn(ctx, st, b); err != nil || step != nil {
+		return step, call, err
+	}
+	if b == nil {
+		step, err := e.noticeIn(ctx, st)
+		return step, nil, err
+	}
+	if e.beforeStep != nil {
+		if err := e.beforeStep(ctx, st.a.ID, b.step); err != nil {
+			return nil, nil, err
+		}
+	}
+	var out *StepResult
+	switch b.step {
+	case StepPeriodInvoice:
+		out, err = e.billPeriod(st, b)
+	case StepInactivityCredits:
+		out, err = e.grantInactivity(st, b)
+	case StepOverageInvoice:
+		out, err = e.billOverage(st, b)
+	case StepRenewal:
+		out, err = e.renew(st, b)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	e.log.InfoContext(ctx, "billing step", slog.String("account", st.a.Number), slog.String("step", string(b.step)),
+		slog.String("due", b.date.String()))
+	return out, nil, nil
+}
+
+// finishCalls makes the gateway calls of committed attempts and records
+// their outcomes, updating the steps' invoices.
+func (e *Engine) finishCalls(ctx context.Context, calls []*pendingCall, steps []StepResult) error {
+	for i, c := range calls {
+		inv, err := e.finishCall(ctx, c)
+		if err != nil {
+			return err
+		}
+		if inv != nil {
+			steps[i].Invoice = inv
+		}
+	}
+	return nil
 }
 
 func reasonOf(err error) string {
@@ -175,65 +294,27 @@ func nextDue(st *state) (*due, error) {
 	return nil, nil
 }
 
-// billStep runs the account's next due step in one transaction.
-func (e *Engine) billStep(ctx context.Context, accountID int64) (*StepResult, time.Time, error) {
-	var out *StepResult
-	var now time.Time
-	err := e.db.InTx(ctx, func(tx *store.Tx) error {
-		st, err := e.open(ctx, tx, accountID)
-		if err != nil {
-			return err
-		}
-		now = st.now
-		d, err := nextDue(st)
-		if err != nil || d == nil {
-			return err
-		}
-		if e.beforeStep != nil {
-			if err := e.beforeStep(ctx, accountID, d.step); err != nil {
-				return err
-			}
-		}
-		switch d.step {
-		case StepPeriodInvoice:
-			out, err = e.billPeriod(st, d)
-		case StepInactivityCredits:
-			out, err = e.grantInactivity(st, d)
-		case StepOverageInvoice:
-			out, err = e.billOverage(st, d)
-		case StepRenewal:
-			out, err = e.renew(st, d)
-		}
-		if err != nil {
-			return err
-		}
-		e.log.InfoContext(ctx, "billing step", slog.String("account", st.a.Number), slog.String("step", string(d.step)),
-			slog.String("due", d.date.String()))
-		return nil
-	})
+// markBilled records, after a step met the invoice index, that the
+// current period's invoice exists: the state is read again first, as the
+// failed step may have changed it in memory.
+func (e *Engine) markBilled(ctx context.Context, st *state) error {
+	fresh, err := e.open(ctx, st.tx, st.a.ID)
 	if err != nil {
-		return nil, now, err
+		return err
 	}
-	return out, now, nil
-}
-
-// markBilled records that the current period's invoice exists.
-func (e *Engine) markBilled(ctx context.Context, accountID int64) error {
-	return e.db.InTx(ctx, func(tx *store.Tx) error {
-		st, err := e.open(ctx, tx, accountID)
-		if err != nil {
-			return err
-		}
-		if !st.sub.IsPaid() || st.sub.PeriodBilled {
-			return nil
-		}
-		done, err := tx.InvoiceExists(st.sub.ID, st.sub.Period.Start, billing.InvoiceSubscription)
-		if err != nil || !done {
-			return err
-		}
-		st.sub.PeriodBilled = true
-		return tx.UpdateSubscription(st.sub)
-	})
+	*st = *fresh
+	if !st.sub.IsPaid() || st.sub.PeriodBilled {
+		return fmt.Errorf("engine: account %d: the period's invoice exists, but the subscription says otherwise", st.a.ID)
+	}
+	done, err := st.tx.InvoiceExists(st.sub.ID, st.sub.Period.Start, billing.InvoiceSubscription)
+	if err != nil {
+		return err
+	}
+	if !done {
+		return fmt.Errorf("engine: account %d: the invoice index refused a period that has no invoice", st.a.ID)
+	}
+	st.sub.PeriodBilled = true
+	return st.tx.UpdateSubscription(st.sub)
 }
 
 // billPeriod issues the invoice of a period that has started, in advance,
@@ -443,68 +524,14 @@ func (e *Engine) renew(st *state, d *due) (*StepResult, error) {
 	return &StepResult{Step: StepRenewal, Due: d.date, From: before.Period, To: next.Period, Plan: next.Plan}, nil
 }
 
-// DueAccounts returns up to limit accounts with billing due at their own
-// now, for the job runner.
+// DueAccounts returns up to limit accounts whose next step has fallen due,
+// at their own time (a test clock's for an account on one), in id order:
+// one range scan of the accounts' next due instants (engine/due.go).
 func (e *Engine) DueAccounts(ctx context.Context, limit int) ([]int64, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	now := e.clock.Now()
-	// Candidates by the most generous reading of now — a day past UTC
-	// today, the most any zone is ahead; users inactive 14 days by UTC —
-	// then each one decided with its own zone and clock.
-	through := billing.DateOf(now, time.UTC).AddDays(1)
-	inactiveBefore := now.Add(-(billing.InactivityDays - 1) * 24 * time.Hour)
-	out := []int64{}
-	var after int64
-	for len(out) < limit {
-		ids, err := e.db.FindBillingCandidates(ctx, through, inactiveBefore, after, 200)
-		if err != nil {
-			return nil, err
-		}
-		if len(ids) == 0 {
-			break
-		}
-		for _, id := range ids {
-			after = id
-			ok, err := e.isDue(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				out = append(out, id)
-				if len(out) == limit {
-					break
-				}
-			}
-		}
-	}
-	out, err := e.paymentDueAccounts(ctx, out, limit)
-	if err != nil || len(out) == limit {
-		return out, err
-	}
-	return e.cardExpiryDueAccounts(ctx, out, limit)
-}
-
-// isDue reports whether the account has a step due, writing nothing.
-func (e *Engine) isDue(ctx context.Context, accountID int64) (bool, error) {
-	var ok bool
-	err := e.db.DryRun(ctx, func(tx *store.Tx) error {
-		st, err := e.open(ctx, tx, accountID)
-		if err != nil {
-			return err
-		}
-		d, err := nextDue(st)
-		ok = d != nil
-		if err == nil && !ok {
-			ok, err = e.paymentDue(st)
-		}
-		if err == nil && !ok {
-			ok, err = noticeDue(st)
-		}
-		return err
-	})
-	return ok, err
+	return e.db.FindDueAccounts(ctx, e.clock.Now(), limit)
 }
 
 // JobBiller is the engine as the job runner's Biller (jobs.Biller): the

@@ -68,38 +68,26 @@ func cardExpiryDue(st *state) (*expiryDue, error) {
 	return &expiryDue{date: notice, method: m}, nil
 }
 
-// noticeStep sends the account's card expiry notice when it is due, and
-// reports whether it did. BillAccount takes it once nothing else is due:
-// it changes nothing the other steps read, and is sent at the account's
-// time either way.
-func (e *Engine) noticeStep(ctx context.Context, accountID int64) (*StepResult, bool, error) {
-	var out *StepResult
-	err := e.db.InTx(ctx, func(tx *store.Tx) error {
-		st, err := e.open(ctx, tx, accountID)
-		if err != nil {
-			return err
-		}
-		d, err := cardExpiryDue(st)
-		if err != nil || d == nil {
-			return err
-		}
-		if e.beforeStep != nil {
-			if err := e.beforeStep(ctx, accountID, StepCardExpiring); err != nil {
-				return err
-			}
-		}
-		if err := e.sendCardExpiry(ctx, st, d); err != nil {
-			return err
-		}
-		out = &StepResult{Step: StepCardExpiring, Due: d.date}
-		e.log.InfoContext(ctx, "billing step", slog.String("account", st.a.Number), slog.String("step", string(StepCardExpiring)),
-			slog.String("due", d.date.String()))
-		return nil
-	})
-	if err != nil || out == nil {
-		return nil, false, err
+// noticeIn sends the account's card expiry notice when it is due, in the
+// round's transaction; nil when none is. BillAccount takes it once nothing
+// else is due: it changes nothing the other steps read, and is sent at the
+// account's time either way.
+func (e *Engine) noticeIn(ctx context.Context, st *state) (*StepResult, error) {
+	d, err := cardExpiryDue(st)
+	if err != nil || d == nil {
+		return nil, err
 	}
-	return out, true, nil
+	if e.beforeStep != nil {
+		if err := e.beforeStep(ctx, st.a.ID, StepCardExpiring); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.sendCardExpiry(ctx, st, d); err != nil {
+		return nil, err
+	}
+	e.log.InfoContext(ctx, "billing step", slog.String("account", st.a.Number), slog.String("step", string(StepCardExpiring)),
+		slog.String("due", d.date.String()))
+	return &StepResult{Step: StepCardExpiring, Due: d.date}, nil
 }
 
 // sendCardExpiry records the notice, audits it and notifies (the email),
@@ -119,45 +107,4 @@ func (e *Engine) sendCardExpiry(ctx context.Context, st *state, d *expiryDue) er
 		return err
 	}
 	return e.notify(ctx, st.tx, Notification{Type: NotifyCardExpiring, AccountID: st.a.ID, AccountNumber: st.a.Number, Method: m})
-}
-
-// noticeDue reports whether the account has a card expiry notice due, for
-// isDue.
-func noticeDue(st *state) (bool, error) {
-	d, err := cardExpiryDue(st)
-	return d != nil, err
-}
-
-// cardExpiryDueAccounts adds to out, up to limit, the accounts with only a
-// card expiry notice due.
-func (e *Engine) cardExpiryDueAccounts(ctx context.Context, out []int64, limit int) ([]int64, error) {
-	seen := map[int64]bool{}
-	for _, id := range out {
-		seen[id] = true
-	}
-	through := billing.DateOf(e.clock.Now(), time.UTC).AddDays(1)
-	var after int64
-	for len(out) < limit {
-		ids, err := e.db.FindCardExpiryCandidates(ctx, through, after, 200)
-		if err != nil || len(ids) == 0 {
-			return out, err
-		}
-		for _, id := range ids {
-			after = id
-			if seen[id] {
-				continue
-			}
-			ok, err := e.isDue(ctx, id)
-			if err != nil {
-				return out, err
-			}
-			if ok {
-				out = append(out, id)
-				if len(out) == limit {
-					break
-				}
-			}
-		}
-	}
-	return out, nil
 }

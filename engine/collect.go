@@ -266,57 +266,33 @@ type pendingCall struct {
 	refund  *store.Refund
 }
 
-// collectStep runs the account's next collection step when it falls due no
-// later than its next billing step, and reports whether it ran one. A
-// charge commits its attempt, calls the gateway and records the outcome;
-// every other step is one transaction.
-func (e *Engine) collectStep(ctx context.Context, accountID int64) (*StepResult, bool, error) {
+// collectIn takes the account's next collection step, in the round's
+// transaction, when it falls due no later than its next billing step b
+// (nil: none); nil when none is due. A charge or check returns the gateway
+// call to make once the attempt has committed.
+func (e *Engine) collectIn(ctx context.Context, st *state, b *due) (*StepResult, *pendingCall, error) {
 	if e.pay.gateway == nil {
-		return nil, false, nil
+		return nil, nil, nil
 	}
-	var out *StepResult
-	var call *pendingCall
-	err := e.db.InTx(ctx, func(tx *store.Tx) error {
-		st, err := e.open(ctx, tx, accountID)
-		if err != nil {
-			return err
-		}
-		d, err := e.nextPaymentDue(st)
-		if err != nil || d == nil {
-			return err
-		}
-		if b, err := nextDue(st); err != nil {
-			return err
-		} else if b != nil && b.date.Before(d.date) {
-			return nil // the billing step comes first
-		}
-		if e.beforeStep != nil {
-			if err := e.beforeStep(ctx, accountID, d.step); err != nil {
-				return err
-			}
-		}
-		out = &StepResult{Step: d.step, Due: d.date, Invoice: d.inv}
-		call, err = e.runPaymentStep(ctx, st, d)
-		if err != nil {
-			return err
-		}
-		e.log.InfoContext(ctx, "billing step", slog.String("account", st.a.Number), slog.String("step", string(d.step)),
-			slog.String("due", d.date.String()))
-		return nil
-	})
-	if err != nil || out == nil {
-		return nil, false, err
+	d, err := e.nextPaymentDue(st)
+	if err != nil || d == nil {
+		return nil, nil, err
 	}
-	if call != nil {
-		inv, err := e.finishCall(ctx, call)
-		if err != nil {
-			return nil, false, err
-		}
-		if inv != nil {
-			out.Invoice = inv
+	if b != nil && b.date.Before(d.date) {
+		return nil, nil, nil // the billing step comes first
+	}
+	if e.beforeStep != nil {
+		if err := e.beforeStep(ctx, st.a.ID, d.step); err != nil {
+			return nil, nil, err
 		}
 	}
-	return out, true, nil
+	call, err := e.runPaymentStep(ctx, st, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.log.InfoContext(ctx, "billing step", slog.String("account", st.a.Number), slog.String("step", string(d.step)),
+		slog.String("due", d.date.String()))
+	return &StepResult{Step: d.step, Due: d.date, Invoice: d.inv}, call, nil
 }
 
 // runPaymentStep takes a step in its transaction; a charge or check
@@ -1047,50 +1023,4 @@ func (e *Engine) RecordBankTransfer(ctx context.Context, invoiceID int64, t Bank
 // newest first.
 func (e *Engine) Payments(ctx context.Context, f store.PaymentFilter) ([]*store.Payment, int, error) {
 	return e.db.FindPayments(ctx, f)
-}
-
-// paymentDue reports whether the account has a collection step due at its
-// time, for DueAccounts.
-func (e *Engine) paymentDue(st *state) (bool, error) {
-	if e.pay.gateway == nil {
-		return false, nil
-	}
-	d, err := e.nextPaymentDue(st)
-	return d != nil, err
-}
-
-// paymentDueAccounts adds to out, up to limit, the accounts with only
-// collection work due.
-func (e *Engine) paymentDueAccounts(ctx context.Context, out []int64, limit int) ([]int64, error) {
-	if e.pay.gateway == nil {
-		return out, nil
-	}
-	seen := map[int64]bool{}
-	for _, id := range out {
-		seen[id] = true
-	}
-	var after int64
-	for len(out) < limit {
-		ids, err := e.db.FindPaymentCandidates(ctx, after, 200)
-		if err != nil || len(ids) == 0 {
-			return out, err
-		}
-		for _, id := range ids {
-			after = id
-			if seen[id] {
-				continue
-			}
-			ok, err := e.isDue(ctx, id)
-			if err != nil {
-				return out, err
-			}
-			if ok {
-				out = append(out, id)
-				if len(out) == limit {
-					break
-				}
-			}
-		}
-	}
-	return out, nil
 }

@@ -197,6 +197,7 @@ func (e *Engine) open(ctx context.Context, tx *store.Tx, accountID int64) (*stat
 		})
 	}
 	st.today = billing.DateOf(st.now, st.loc)
+	e.watchNextDue(ctx, tx, accountID, st.now)
 	if st.sub, err = tx.FindSubscription(accountID); err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func forEachPayStore(t *testing.T, start string, fn func(t *testing.T, p *payEnv
 	})
 }
 
-func newPayEnv(t *testing.T, db *store.DB, start string, cfg ...func(*engine.Config)) *payEnv {
+func newPayEnv(t testing.TB, db *store.DB, start string, cfg ...func(*engine.Config)) *payEnv {
 	t.Helper()
 	at, err := time.Parse(time.RFC3339, start)
 	if err != nil {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"time"
 
 	"github.com/kore-billing/korebill/billing"
@@ -48,36 +47,4 @@ func (tx *Tx) RecordCardExpiryNotice(n *CardExpiryNotice) error {
 		return e
 	}
 	return nil
-}
-
-// FindCardExpiryCandidates returns, after afterID, up to limit accounts not
-// closed whose default card expires no later than the month after the
-// month of through and no earlier than the month before it, with no notice
-// of that expiry recorded: the accounts that may have a card expiry notice
-// due (callers pass a day past UTC today, the most any zone is ahead; the
-// engine decides each with the account's own day). Accounts on a test clock
-// are FindBillingCandidates'.
-func (db *DB) FindCardExpiryCandidates(ctx context.Context, through billing.Date, afterID int64, limit int) ([]int64, error) {
-	month := through.Year*12 + int(through.Month) - 1
-	rows, err := db.db.QueryContext(ctx, `
-		SELECT a.id FROM accounts a JOIN payment_methods m ON m.account_id = a.id
-		WHERE a.id > $1 AND a.status <> 'closed' AND m.kind = 'card' AND m.is_default = $2 AND m.removed_at IS NULL
-			AND m.exp_year * 12 + m.exp_month - 1 BETWEEN $3 AND $4
-			AND NOT EXISTS (SELECT 1 FROM card_expiry_notices n WHERE n.payment_method_id = m.id
-				AND n.exp_year = m.exp_year AND n.exp_month = m.exp_month)
-		ORDER BY a.id LIMIT $5`,
-		afterID, true, month-1, month+1, limit)
-	if err != nil {
-		return nil, dbError(err, "find card expiry candidates", "")
-	}
-	defer rows.Close()
-	ids := []int64{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, dbError(err, "find card expiry candidates", "")
-		}
-		ids = append(ids, id)
-	}
-	return ids, dbError(rows.Err(), "find card expiry candidates", "")
 }

@@ -713,31 +713,6 @@ func (tx *Tx) SetAccountStatus(accountID int64, status billing.AccountStatus) er
 	return dbError(err, "set account status", "")
 }
 
-// FindPaymentCandidates returns up to limit account ids above after that
-// may have payment work due: an invoice that owes something, or a payment
-// or refund in flight. The engine decides each one at its own time.
-func (db *DB) FindPaymentCandidates(ctx context.Context, after int64, limit int) ([]int64, error) {
-	rows, err := db.db.QueryContext(ctx, `
-		SELECT id FROM accounts a WHERE a.id > $1 AND a.status <> 'closed' AND (
-			EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = a.id AND i.status = 'open' AND i.amount_due > 0)
-			OR EXISTS (SELECT 1 FROM payments p WHERE p.account_id = a.id AND p.status IN ('pending', 'unknown'))
-			OR EXISTS (SELECT 1 FROM refunds r WHERE r.account_id = a.id AND r.status IN ('pending', 'unknown')))
-		ORDER BY id LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, dbError(err, "find payment candidates", "")
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, dbError(err, "find payment candidates", "")
-		}
-		out = append(out, id)
-	}
-	return out, dbError(rows.Err(), "find payment candidates", "")
-}
-
 // paymentError is dbError with the payment tables' unique keys named.
 func paymentError(err error, op string) error {
 	if err == nil {

@@ -24,6 +24,9 @@ type Tx struct {
 	now time.Time
 	// saved is called after each subscription write (OnSubscriptionSaved).
 	saved func(*billing.Subscription) error
+	// beforeCommit runs after fn succeeded, before the commit (BeforeCommit).
+	beforeCommit []func() error
+	commitKeys   map[any]bool
 }
 
 // SQL returns the database/sql transaction, for work that must commit with
@@ -45,7 +48,11 @@ func (tx *Tx) subscriptionSaved(s *billing.Subscription) error {
 // InTx runs fn in one write transaction and commits when it returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.inTx(ctx, "engine", func(stx *sql.Tx, now time.Time) error {
-		return fn(&Tx{db: db, tx: stx, ctx: ctx, now: now})
+		tx := &Tx{db: db, tx: stx, ctx: ctx, now: now}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.runBeforeCommit()
 	})
 }
 
@@ -337,40 +344,6 @@ func (tx *Tx) UpdateSubscription(s *billing.Subscription) error {
 	}
 	s.UpdatedAt = tx.now
 	return tx.subscriptionSaved(s)
-}
-
-// FindBillingCandidates returns, in account id order after afterID, up to
-// limit accounts that may have billing due: a period that ended or an
-// unbilled one that started on or before the local date through (callers
-// pass a day past UTC today, the most any zone is ahead), an online
-// subscription with a managed user not active since before inactiveBefore,
-// and every account on a test clock (whose time only the engine knows).
-func (db *DB) FindBillingCandidates(ctx context.Context, through billing.Date, inactiveBefore time.Time, afterID int64, limit int) ([]int64, error) {
-	rows, err := db.db.QueryContext(ctx, `
-		SELECT a.id FROM accounts a JOIN subscriptions s ON s.account_id = a.id
-		WHERE a.id > $1 AND (
-			a.test_clock_id IS NOT NULL
-			OR s.period_end <= $2
-			OR (s.period_billed = $3 AND s.period_start <= $2)
-			OR (s.contract_number IS NULL AND s.period_start IS NOT NULL AND EXISTS (
-				SELECT 1 FROM managed_users m WHERE m.account_id = a.id
-				AND coalesce(m.last_active_at, m.managed_since) < $4
-				AND (m.inactive_period_start IS NULL OR m.inactive_period_start <> s.period_start))))
-		ORDER BY a.id LIMIT $5`,
-		afterID, through.String(), false, db.timeArg(inactiveBefore), limit)
-	if err != nil {
-		return nil, dbError(err, "find billing candidates", "")
-	}
-	defer rows.Close()
-	ids := []int64{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, dbError(err, "find billing candidates", "")
-		}
-		ids = append(ids, id)
-	}
-	return ids, dbError(rows.Err(), "find billing candidates", "")
 }
 
 // The roster inside an engine transaction: the engine applies the seat

@@ -84,12 +84,13 @@ func (db *DB) TestClockAccounts(ctx context.Context, clockID int64) ([]int64, er
 // the clock alone: ESTATE when it has invoices already or another clock.
 func (db *DB) AttachTestClock(ctx context.Context, clockID, accountID int64) error {
 	return db.inTx(ctx, "attach test clock", func(tx *sql.Tx, now time.Time) error {
-		if _, err := db.lockTestClock(ctx, tx, clockID); err != nil {
+		clock, err := db.lockTestClock(ctx, tx, clockID)
+		if err != nil {
 			return err
 		}
 		var number string
 		var current sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT number, test_clock_id FROM accounts WHERE id = $1`+db.forUpdate(), accountID).
+		err = tx.QueryRowContext(ctx, `SELECT number, test_clock_id FROM accounts WHERE id = $1`+db.forUpdate(), accountID).
 			Scan(&number, &current)
 		if err != nil {
 			return dbError(err, "attach test clock", "Account")
@@ -108,7 +109,10 @@ func (db *DB) AttachTestClock(ctx context.Context, clockID, accountID int64) err
 			return billing.ReasonErrorf(billing.ESTATE, "account_has_history",
 				"Account %s has invoices already; attach a test clock to a new account.", number)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET test_clock_id = $1 WHERE id = $2`, clockID, accountID); err != nil {
+		// Due at the clock's time: the next run or advance looks at it once
+		// and stores its next step against the clock.
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET test_clock_id = $1, next_due_at = $2 WHERE id = $3`,
+			clockID, db.timeArg(clock.Now), accountID); err != nil {
 			return dbError(err, "attach test clock", "")
 		}
 		return db.writeAudit(ctx, tx, now, change{action: "test_clock.attach", targetType: "account", targetID: number,
