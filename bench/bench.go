@@ -154,7 +154,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func freshDatabase(ctx context.Context, cfg Config, tmp string) (string, func(), error) {
 	u := cfg.DatabaseURL
 	keep := func(what string) func() {
-		return func() { fmt.Fprintf(cfg.Stdout, "kept: %s\n", what) }
+		return func() { fmt.Fprintf(cfg.Stderr, "kept: %s\n", what) }
 	}
 	switch {
 	case u == "":

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,10 +72,24 @@ func TestBench_BillsEveryAccountOnceAndReports(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
 		}
+		if slices.Contains(args, "--http") {
+			// Every route answered, signed in and authorized: an answer
+			// other than 200 is reported as "<status> from <path>".
+			for _, route := range []string{"API  GET /v1/accounts/{number}/subscription", "page GET /accounts/{number}/summary",
+				"API  GET /v1/accounts/{number}/history", "page GET /accounts/{number}/history",
+				"API  GET /v1/accounts/{number}/invoices/{invoice}/statement.pdf"} {
+				if !strings.Contains(out, route) {
+					t.Errorf("no load figures for %s:\n%s", route, out)
+				}
+			}
+			if regexp.MustCompile(`e\.g\. \d{3} from /`).MatchString(out) {
+				t.Errorf("a route answered with an error status under load:\n%s", out)
+			}
+		}
 	}
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		check(t)
+		check(t, "--http", "--http-rates", "5", "--http-duration", "1s")
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
