@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -98,74 +97,25 @@ func csvFile(name string, rows [][]string) (*csvOutput, error) {
 
 type reportOutput[T any] struct{ Body T }
 
-// MRRRows is the MRR report as CSV rows: a month a row, each movement a column.
-func MRRRows(r *engine.MRRReport) [][]string {
-	head := []string{"month", "mrr", "accounts"}
-	for _, m := range billing.Movements {
-		head = append(head, string(m))
-	}
-	rows := [][]string{append(head, "currency")}
-	for _, m := range r.Months {
-		row := []string{m.Month, m.MRR.Decimal(), strconv.Itoa(m.Accounts)}
-		for _, mv := range m.Movements {
-			row = append(row, mv.Amount.Decimal())
-		}
-		rows = append(rows, append(row, r.Currency))
-	}
-	return rows
-}
-
-// RevenueRows is the revenue report as CSV rows: the totals a month a row
-// (scope "total"), then each plan's and each account's recognized revenue
-// (scope "plan" and "account").
-func RevenueRows(r *engine.RevenueReport) [][]string {
-	rows := [][]string{{"scope", "key", "month", "invoiced", "credited", "recognized", "deferred", "currency"}}
-	for _, m := range r.Months {
-		rows = append(rows, []string{"total", "", m.Month, m.Invoiced.Decimal(), m.Credited.Decimal(), m.Recognized.Decimal(),
-			m.Deferred.Decimal(), r.Currency})
-	}
-	for _, set := range []struct {
-		scope  string
-		series []engine.RevenueSeries
-	}{{"plan", r.Plans}, {"account", r.Accounts}} {
-		for _, sr := range set.series {
-			for i, m := range sr.Recognized {
-				rows = append(rows, []string{set.scope, sr.Key, r.Months[i].Month, "", "", m.Decimal(), "", r.Currency})
-			}
-		}
-	}
-	return rows
-}
-
-// ReceivablesRows is the receivables report as CSV rows, an open invoice a row.
-func ReceivablesRows(r *engine.ReceivablesReport) [][]string {
-	rows := [][]string{{"invoice", "account", "account_name", "issued", "due", "days_late", "bucket", "amount_due", "currency"}}
-	for _, i := range r.Invoices {
-		rows = append(rows, []string{i.Invoice, i.Account.Number, i.Account.Name, i.Issued.String(), i.Due.String(),
-			strconv.Itoa(i.DaysLate), string(i.Bucket), i.AmountDue.Decimal(), r.Currency})
-	}
-	return rows
-}
-
 func (s *Server) registerReports() {
 	registerReport(s, "mrr", "Monthly recurring revenue and its movements",
 		"MRR now and at each month's end (UTC), with the month's movements — new, expansion, contraction, churn, "+
 			"reactivation — and the accounts behind each. An annual price counts as a twelfth, rounded once per subscription.",
 		func(ctx context.Context, r engine.ReportRequest) (*engine.MRRReport, error) {
 			return s.Engine.MRR(ctx, r)
-		}, MRRRows)
+		}, (*engine.MRRReport).Rows)
 	registerReport(s, "revenue", "Revenue recognized and deferred",
 		"Each month: invoiced, credited, recognized (every line by day over its service period, the rounding "+
 			"remainder on the last day) and deferred at the month's end; recognized per plan and per account.",
 		func(ctx context.Context, r engine.ReportRequest) (*engine.RevenueReport, error) {
 			return s.Engine.Revenue(ctx, r)
 		},
-		RevenueRows)
+		(*engine.RevenueReport).Rows)
 	registerReport(s, "receivables", "Receivables by age",
 		"Every open invoice's amount due in its bucket: current, 1-30, 31-60, 61-90 or 90+ days past its due date.",
 		func(ctx context.Context, r engine.ReportRequest) (*engine.ReceivablesReport, error) {
 			return s.Engine.Receivables(ctx, r)
-		}, ReceivablesRows)
+		}, (*engine.ReceivablesReport).Rows)
 }
 
 // registerReport registers a report at /v1/reports/{id} (JSON) and

@@ -422,9 +422,12 @@ func TestBrowser(t *testing.T) {
 	t.Run("operator searches accounts, opens one, creates one, reads the audit log", func(t *testing.T) {
 		p := newTab(t, browser, b)
 		p.signIn(operatorEmail, password)
-		if p.path() != "/accounts" {
+		if p.path() != "/dashboard" {
 			t.Fatalf("operator landed on %s", p.path())
 		}
+		p.says("Dashboard", "Monthly recurring revenue", "Receivables")
+		p.shot("operator-dashboard", true)
+		p.click(`nav.mainnav a[href="/accounts"]`)
 		p.says("Accounts", "Showing 1–6 of 6 accounts", "Acme Corp", "Globex", "Suspended", "Operator console")
 		p.shot("operator-accounts", true)
 

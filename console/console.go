@@ -160,6 +160,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /accounts/new", s.operator(s.handleNewAccountForm))
 	mux.Handle("POST /accounts", s.operator(s.handleCreateAccount))
 	mux.Handle("GET /audit", s.operator(s.handleAudit))
+	s.registerReports(mux)  // the dashboard and the reports as CSV: reports.go
 	s.registerOperator(mux) // catalog, tax rates, contracts, invoices, payments, runs, webhooks, emails, test clocks: operator*.go
 
 	// An account's pages, for its users and for operators.
@@ -391,7 +392,7 @@ func safeNext(next string) string {
 func (s *Server) home(r *http.Request) (string, error) {
 	u := reqFrom(r.Context()).user
 	if u.Role == billing.RoleOperator {
-		return "/accounts", nil
+		return "/dashboard", nil
 	}
 	a, err := s.Accounts.FindAccountByID(r.Context(), u.AccountID)
 	if err != nil {

@@ -180,7 +180,7 @@ func TestSignIn_OffsiteRedirectIgnored(t *testing.T) {
 	p.get("/login")
 	for _, next := range []string{"https://evil.test/", "//evil.test/x", "/\\evil.test"} {
 		p.post("/login", url.Values{"email": {operatorEmail}, "password": {password}, "next": {next}})
-		if p.last.Request.URL.Host != strings.TrimPrefix(b.srv.URL, "http://") || p.last.Request.URL.Path != "/accounts" {
+		if p.last.Request.URL.Host != strings.TrimPrefix(b.srv.URL, "http://") || p.last.Request.URL.Path != "/dashboard" {
 			t.Fatalf("next=%q went to %s", next, p.last.Request.URL)
 		}
 		p.post("/logout", nil)
@@ -357,7 +357,7 @@ func TestOperator_SearchCreateAccountAndAuditLog(t *testing.T) {
 		b := setup(t, db)
 		b.setAcmeProfile(t)
 		p := signedIn(t, b, operatorEmail)
-		if p.last.Request.URL.Path != "/accounts" {
+		if p.last.Request.URL.Path != "/dashboard" {
 			t.Fatalf("operator landed on %s", p.last.Request.URL)
 		}
 		_, body := p.get("/accounts?q=billing@acme")

@@ -18,6 +18,7 @@ import (
 func operatorPages(ob *opsBundle) map[string]string {
 	n := ob.acme.Number
 	return map[string]string{
+		"/dashboard":                   "Monthly recurring revenue",
 		"/catalog":                     "Plan catalog",
 		"/catalog/premium":             "Change prices",
 		"/tax-rates":                   "Tax rates",

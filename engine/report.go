@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/kore-billing/korebill/billing"
@@ -182,7 +183,7 @@ func histories(changes []store.SubscriptionChange) ([]*accountHistory, map[int64
 // movements of a month always add up to the change of MRR over it.
 func (e *Engine) MRR(ctx context.Context, r ReportRequest) (*MRRReport, error) {
 	r = e.reportRequest(r)
-	data, err := e.db.ReportData(ctx, store.ReportQuery{AccountID: r.AccountID, Currency: r.Currency, Before: r.AsOf})
+	data, err := e.db.ReportData(ctx, store.ReportQuery{AccountID: r.AccountID, Currency: r.Currency, Through: r.AsOf})
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +297,7 @@ func recognition(amount billing.Money, p billing.Period, issued billing.Date) []
 // Revenue computes the revenue report.
 func (e *Engine) Revenue(ctx context.Context, r ReportRequest) (*RevenueReport, error) {
 	r = e.reportRequest(r)
-	data, err := e.db.ReportData(ctx, store.ReportQuery{AccountID: r.AccountID, Currency: r.Currency, Before: r.AsOf})
+	data, err := e.db.ReportData(ctx, store.ReportQuery{AccountID: r.AccountID, Currency: r.Currency, Through: r.AsOf})
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +423,7 @@ type ReceivableAt struct {
 // date).
 func (e *Engine) Receivables(ctx context.Context, r ReportRequest) (*ReceivablesReport, error) {
 	r = e.reportRequest(r)
-	data, err := e.db.ReportData(ctx, store.ReportQuery{AccountID: r.AccountID, Currency: r.Currency, Before: r.AsOf})
+	data, err := e.db.ReportData(ctx, store.ReportQuery{AccountID: r.AccountID, Currency: r.Currency, Through: r.AsOf})
 	if err != nil {
 		return nil, err
 	}
@@ -449,4 +450,56 @@ func (e *Engine) Receivables(ctx context.Context, r ReportRequest) (*Receivables
 		out.Buckets = append(out.Buckets, *rows[b])
 	}
 	return out, nil
+}
+
+// The reports as tables, the one CSV layout of each (API and console):
+// a header row, then amounts as decimals in the currency's unit.
+
+// Rows is the MRR report a month a row, each movement a column.
+func (r *MRRReport) Rows() [][]string {
+	head := []string{"month", "mrr", "accounts"}
+	for _, m := range billing.Movements {
+		head = append(head, string(m))
+	}
+	rows := [][]string{append(head, "currency")}
+	for _, m := range r.Months {
+		row := []string{m.Month, m.MRR.Decimal(), strconv.Itoa(m.Accounts)}
+		for _, mv := range m.Movements {
+			row = append(row, mv.Amount.Decimal())
+		}
+		rows = append(rows, append(row, r.Currency))
+	}
+	return rows
+}
+
+// Rows is the revenue report: the totals a month a row (scope "total"),
+// then what each plan and each account recognized each month (scopes
+// "plan" and "account").
+func (r *RevenueReport) Rows() [][]string {
+	rows := [][]string{{"scope", "key", "month", "invoiced", "credited", "recognized", "deferred", "currency"}}
+	for _, m := range r.Months {
+		rows = append(rows, []string{"total", "", m.Month, m.Invoiced.Decimal(), m.Credited.Decimal(), m.Recognized.Decimal(),
+			m.Deferred.Decimal(), r.Currency})
+	}
+	for _, set := range []struct {
+		scope  string
+		series []RevenueSeries
+	}{{"plan", r.Plans}, {"account", r.Accounts}} {
+		for _, sr := range set.series {
+			for i, m := range sr.Recognized {
+				rows = append(rows, []string{set.scope, sr.Key, r.Months[i].Month, "", "", m.Decimal(), "", r.Currency})
+			}
+		}
+	}
+	return rows
+}
+
+// Rows is the receivables report, an open invoice a row.
+func (r *ReceivablesReport) Rows() [][]string {
+	rows := [][]string{{"invoice", "account", "account_name", "issued", "due", "days_late", "bucket", "amount_due", "currency"}}
+	for _, i := range r.Invoices {
+		rows = append(rows, []string{i.Invoice, i.Account.Number, i.Account.Name, i.Issued.String(), i.Due.String(),
+			strconv.Itoa(i.DaysLate), string(i.Bucket), i.AmountDue.Decimal(), r.Currency})
+	}
+	return rows
 }

@@ -74,11 +74,11 @@ type ReportData struct {
 }
 
 // ReportQuery chooses the rows: one account (AccountID > 0) or all, in one
-// currency, and what happened before Before.
+// currency, and what happened up to Through (included).
 type ReportQuery struct {
 	AccountID int64
 	Currency  string
-	Before    time.Time
+	Through   time.Time
 }
 
 // ReportData reads the rows of the reports in one read-only transaction.
@@ -118,7 +118,7 @@ func (db *DB) reportChanges(ctx context.Context, tx *sql.Tx, q ReportQuery) ([]S
 		SELECT c.account_id, ac.number, ac.name, c.at, c.plan_code, c.interval, c.seats, c.unit_amount,
 			c.currency, c.recurring
 		FROM subscription_changes c JOIN accounts ac ON ac.id = c.account_id
-		WHERE c.currency = `+a.add(q.Currency)+` AND c.at < `+a.add(db.timeArg(q.Before))+
+		WHERE c.currency = `+a.add(q.Currency)+` AND c.at <= `+a.add(db.timeArg(q.Through))+
 		accountFilter(&a, "c", q)+`
 		ORDER BY c.account_id, c.at, c.id`, a...)
 	if err != nil {
@@ -144,7 +144,7 @@ func (db *DB) reportLines(ctx context.Context, tx *sql.Tx, q ReportQuery) ([]Rev
 			l.period_start, l.period_end, l.amount, i.currency
 		FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
 		WHERE i.status IN ('open', 'paid', 'uncollectible') AND i.currency = `+a.add(q.Currency)+`
-			AND i.created_at < `+a.add(db.timeArg(q.Before))+accountFilter(&a, "i", q)+`
+			AND i.created_at <= `+a.add(db.timeArg(q.Through))+accountFilter(&a, "i", q)+`
 		ORDER BY i.id, l.position`, a...)
 	if err != nil {
 		return nil, dbError(err, "report lines", "")
@@ -182,7 +182,7 @@ func (db *DB) reportGrants(ctx context.Context, tx *sql.Tx, q ReportQuery) ([]Cr
 		SELECT t.account_id, ac.number, ac.time_zone, t.reason, t.created_at, t.amount, t.currency
 		FROM credit_transactions t JOIN accounts ac ON ac.id = t.account_id
 		WHERE t.reason IN ('signup', 'inactivity', 'adjustment') AND t.currency = `+a.add(q.Currency)+`
-			AND t.created_at < `+a.add(db.timeArg(q.Before))+accountFilter(&a, "t", q)+`
+			AND t.created_at <= `+a.add(db.timeArg(q.Through))+accountFilter(&a, "t", q)+`
 		ORDER BY t.id`, a...)
 	if err != nil {
 		return nil, dbError(err, "report credits", "")

@@ -59,7 +59,7 @@ func TestServe_FirstConsoleOperatorSignsIn(t *testing.T) {
 				t.Fatalf("no console password printed on a new database:\n%s", out)
 			}
 			status, path, body := signIn(t, m.URL(), "admin@localhost", match[1])
-			if status != 200 || path != "/accounts" || !strings.Contains(body, "Operator console") {
+			if status != 200 || path != "/dashboard" || !strings.Contains(body, "Operator console") {
 				t.Fatalf("sign in: %d at %s\n%s", status, path, body)
 			}
 			if status, _, _ := signIn(t, m.URL(), "admin@localhost", "not the password"); status != http.StatusUnauthorized {
@@ -140,7 +140,7 @@ func TestUsersCreate(t *testing.T) {
 	if err != nil || gen == nil {
 		t.Fatalf("generated: %q %v", out2, err)
 	}
-	if status, path, _ := signIn(t, m.URL(), "ops@kore.example", gen[1]); status != 200 || path != "/accounts" {
+	if status, path, _ := signIn(t, m.URL(), "ops@kore.example", gen[1]); status != 200 || path != "/dashboard" {
 		t.Fatalf("operator signs in with the generated password: %d at %s", status, path)
 	}
 

@@ -137,6 +137,9 @@ func TestDemo_EveryAdminAndTheOperatorInABrowser(t *testing.T) {
 	}
 	t.Run("operator", func(t *testing.T) {
 		tab := signIn(t, "admin@localhost")
+		// The dashboard shows the demo's months: each paying company was new
+		// in one of them, and its movement links to it.
+		visit(t, tab, "/dashboard", "Monthly recurring revenue", "Acme Corp", "Globex", "Umbrella", "Receivables")
 		visit(t, tab, "/accounts", "Acme Corp", "Globex", "Initech", "Umbrella")
 		visit(t, tab, "/accounts/KB-000004/summary", "Fixed Subscriptions")
 		visit(t, tab, "/audit")
