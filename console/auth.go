@@ -1,15 +1,16 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/store"
 )
 
 // loginForm is the sign-in page's data.
@@ -50,17 +51,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	key := email + "|" + clientIP(r)
-	if ok, wait := s.throttle.allow(key); !ok {
+	u, err := s.Users.AuthenticateConsoleUser(ctx, email, password, clientIP(r))
+	var throttled *store.SignInThrottledError
+	if errors.As(err, &throttled) {
 		s.logger(r).WarnContext(ctx, "sign-in throttled", slog.String("email", email), slog.String("ip", clientIP(r)))
-		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
-		form.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %s.", minutes(wait))
+		w.Header().Set("Retry-After", fmt.Sprint(int(throttled.RetryAfter.Seconds())+1))
+		form.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %s.", minutes(throttled.RetryAfter))
 		s.renderLogin(w, r, http.StatusTooManyRequests, form)
 		return
-	}
-	u, err := s.Users.AuthenticateConsoleUser(ctx, email, password)
-	if billing.ErrorCode(err) == billing.EUNAUTHORIZED {
-		s.throttle.fail(key)
+	} else if billing.ErrorCode(err) == billing.EUNAUTHORIZED {
 		s.logger(r).InfoContext(ctx, "sign-in failed", slog.String("email", email))
 		form.Error = billing.ErrorMessage(err)
 		s.renderLogin(w, r, http.StatusUnauthorized, form)
@@ -69,7 +68,6 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.throttle.reset(key)
 
 	// A new token for the signed-in session (no fixation), and a new form
 	// token: forms from before signing in are stale now.
@@ -96,7 +94,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 // clientIP is the address the request came from. Behind a proxy this is
-// the proxy's: throttling is then per email, which is still a limit.
+// the proxy's: the sign-in limit is then per email, which is still a limit.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -111,68 +109,4 @@ func minutes(d time.Duration) string {
 		return "a minute"
 	}
 	return fmt.Sprintf("%d minutes", m)
-}
-
-// limiter counts failed sign-ins per key (email and address): after max
-// failures within window of the first, the key is refused until the window
-// ends. In memory, per node: a node that restarts forgets, which is fine
-// for slowing down guessing.
-type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	now    func() time.Time
-	keys   map[string]*attempts
-}
-
-type attempts struct {
-	n     int
-	first time.Time
-}
-
-func newLimiter(max int, window time.Duration, now func() time.Time) *limiter {
-	return &limiter{max: max, window: window, now: now, keys: map[string]*attempts{}}
-}
-
-// allow reports whether key may try now, and if not, how long to wait.
-func (l *limiter) allow(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	a, ok := l.keys[key]
-	if !ok {
-		return true, 0
-	}
-	left := a.first.Add(l.window).Sub(l.now())
-	if left <= 0 {
-		delete(l.keys, key)
-		return true, 0
-	}
-	return a.n < l.max, left
-}
-
-// fail records a failed attempt.
-func (l *limiter) fail(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if len(l.keys) > 10000 { // bound the memory a flood of emails can take
-		for k, a := range l.keys {
-			if now.Sub(a.first) >= l.window {
-				delete(l.keys, k)
-			}
-		}
-	}
-	a, ok := l.keys[key]
-	if !ok || now.Sub(a.first) >= l.window {
-		l.keys[key] = &attempts{n: 1, first: now}
-		return
-	}
-	a.n++
-}
-
-// reset forgets key's failures after a successful sign-in.
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.keys, key)
 }

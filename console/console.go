@@ -33,7 +33,7 @@ import (
 
 // Users is what the console needs of the console-user store.
 type Users interface {
-	AuthenticateConsoleUser(ctx context.Context, email, password string) (*store.ConsoleUser, error)
+	AuthenticateConsoleUser(ctx context.Context, email, password, from string) (*store.ConsoleUser, error)
 	FindConsoleUserByID(ctx context.Context, id int64) (*store.ConsoleUser, error)
 	FindConsoleUsers(ctx context.Context, filter store.ConsoleUserFilter) ([]*store.ConsoleUser, error)
 	CreateConsoleUser(ctx context.Context, u *store.ConsoleUser, password string) error
@@ -72,7 +72,7 @@ type Config struct {
 	// Lifetime after this long in any case. Defaults: 30 minutes, 12 hours.
 	IdleTimeout time.Duration
 	Lifetime    time.Duration
-	// Now is the wall clock for sign-in throttling; time.Now by default.
+	// Now is the wall clock of the operator pages; time.Now by default.
 	Now func() time.Time
 	// TestMode shows the operators' test clocks (korebill serve --mode
 	// test); outside it their pages do not exist.
@@ -87,7 +87,6 @@ type Server struct {
 	store     scs.Store
 	crossSite *http.CrossOriginProtection
 	pages     *pages
-	throttle  *limiter
 	now       func() time.Time
 	mux       *http.ServeMux // the routes, to tell whether a page exists (change.go)
 	testMode  bool           // test clocks exist (operator_clocks.go)
@@ -142,7 +141,6 @@ func New(c Config) (*Server, error) {
 		s.renderError(w, r, http.StatusForbidden, "This request was refused",
 			"It came from another site. If you meant to make this change, go back to Kore Billing, reload the page and try again.")
 	}))
-	s.throttle = newLimiter(5, 15*time.Minute, s.now)
 	return s, nil
 }
 

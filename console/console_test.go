@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kore-billing/korebill/billing"
@@ -171,6 +172,43 @@ func TestSignIn_ThrottledAfterFiveFailures(t *testing.T) {
 	if status, _ := newPerson(t, b).signIn(ownerEmail, password); status != 200 {
 		t.Fatalf("another person was throttled: %d", status)
 	}
+}
+
+// 100 simultaneous wrong passwords for one email: at most the limit is
+// checked, the rest are told to wait (issue 9, defect 3: the limit was
+// counted per node, after the check, and 72 of 100 were checked).
+func TestSignIn_ParallelWrongPasswordsCheckAtMostTheLimit(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		people := make([]*person, 100)
+		for i := range people {
+			people[i] = newPerson(t, b)
+			people[i].get("/login")
+		}
+		statuses := make([]int, len(people))
+		var wg sync.WaitGroup
+		for i, p := range people {
+			wg.Go(func() {
+				form := url.Values{"email": {viewerEmail}, "password": {"nope nope nope"}, "csrf_token": {p.csrf}}
+				resp, err := p.client.PostForm(p.base+"/login", form)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				statuses[i] = resp.StatusCode
+			})
+		}
+		wg.Wait()
+		counts := map[int]int{}
+		for _, s := range statuses {
+			counts[s]++
+		}
+		if counts[http.StatusUnauthorized] != store.SignInLimit || counts[http.StatusTooManyRequests] != len(people)-store.SignInLimit {
+			t.Fatalf("statuses %v: want %d passwords checked (401), the rest 429", counts, store.SignInLimit)
+		}
+	})
 }
 
 func TestSignIn_OffsiteRedirectIgnored(t *testing.T) {

@@ -120,12 +120,33 @@ const (
 	argonKeyLen  = 32
 )
 
+// passwordSlots bounds the argon2id computations of the process: each
+// takes argonMemory (19 MiB) while it runs, so a burst of sign-ins waits
+// for a slot instead of taking memory without limit.
+var passwordSlots = make(chan struct{}, 2)
+
+// withPasswordSlot runs fn holding one of passwordSlots, or returns ctx's
+// error if it ends first.
+func withPasswordSlot(ctx context.Context, fn func()) error {
+	select {
+	case passwordSlots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("wait for a password slot: %w", ctx.Err())
+	}
+	defer func() { <-passwordSlots }()
+	fn()
+	return nil
+}
+
 // HashPassword returns the argon2id hash of password in the PHC string
 // format: $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>.
 func HashPassword(password string) string {
 	salt := make([]byte, 16)
 	_, _ = rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	var key []byte
+	_ = withPasswordSlot(context.Background(), func() {
+		key = argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	})
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
@@ -133,25 +154,35 @@ func HashPassword(password string) string {
 // CheckPassword reports whether password matches a hash from HashPassword,
 // comparing in constant time. A malformed hash matches nothing.
 func CheckPassword(encoded, password string) bool {
+	ok, _ := checkPasswordCtx(context.Background(), encoded, password)
+	return ok
+}
+
+// checkPasswordCtx is CheckPassword in the bounded pool, giving up when ctx
+// ends while it waits for a slot.
+func checkPasswordCtx(ctx context.Context, encoded, password string) (bool, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
-		return false
+		return false, nil
 	}
 	var m, t uint32
 	var p uint8
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 {
-		return false
+		return false, nil
 	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
 	if err != nil {
-		return false
+		return false, nil
 	}
 	want, err := base64.RawStdEncoding.DecodeString(parts[5])
 	if err != nil || len(want) == 0 {
-		return false
+		return false, nil
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
+	var got []byte
+	if err := withPasswordSlot(ctx, func() { got = argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want))) }); err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
 // dummyHash is checked against when no user has the email, so that a
@@ -309,27 +340,109 @@ func (db *DB) CountConsoleUsers(ctx context.Context) (int, error) {
 // user all get, so that the answer does not tell which emails exist.
 var ErrSignInFailed = billing.ReasonErrorf(billing.EUNAUTHORIZED, "sign_in_failed", "The email or password is not right.")
 
+// The sign-in limit: at most SignInLimit attempts per (email, address)
+// within SignInWindow of the first; a successful sign-in starts again.
+const (
+	SignInLimit  = 5
+	SignInWindow = 15 * time.Minute
+)
+
+// SignInThrottledError is returned when the sign-in limit is reached; no
+// password was checked.
+type SignInThrottledError struct {
+	RetryAfter time.Duration // until the window ends
+}
+
+func (e *SignInThrottledError) Error() string {
+	return fmt.Sprintf("too many sign-ins; retry after %s", e.RetryAfter)
+}
+
 // AuthenticateConsoleUser returns the enabled user with this email and
 // password and records the sign-in (not audited: nobody changed anything);
-// ErrSignInFailed otherwise.
-func (db *DB) AuthenticateConsoleUser(ctx context.Context, email, password string) (*ConsoleUser, error) {
+// ErrSignInFailed otherwise, and *SignInThrottledError when the email has
+// had SignInLimit attempts from this address (from) within SignInWindow.
+//
+// The attempt is taken from the limit, in the database and atomically,
+// before the password is checked: simultaneous attempts on any number of
+// nodes check at most SignInLimit passwords. The check itself waits for a
+// slot of the process's bounded password pool (passwordSlots), so that no
+// burst can hold more than a few argon2id computations in memory.
+func (db *DB) AuthenticateConsoleUser(ctx context.Context, email, password, from string) (*ConsoleUser, error) {
+	limitKey := strings.ToLower(strings.TrimSpace(email)) + "|" + from
+	if wait, err := db.takeSignInAttempt(ctx, limitKey); err != nil {
+		return nil, err
+	} else if wait > 0 {
+		return nil, &SignInThrottledError{RetryAfter: wait}
+	}
 	u, err := db.FindConsoleUserByEmail(ctx, email)
 	if billing.ErrorCode(err) == billing.ENOTFOUND {
-		CheckPassword(dummyHash(), password)
+		if _, err := checkPasswordCtx(ctx, dummyHash(), password); err != nil {
+			return nil, err
+		}
 		return nil, ErrSignInFailed
 	} else if err != nil {
 		return nil, err
 	}
-	if !CheckPassword(u.PasswordHash, password) || u.Disabled {
+	ok, err := checkPasswordCtx(ctx, u.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || u.Disabled {
 		return nil, ErrSignInFailed
 	}
 	now := db.now()
-	if _, err := db.db.ExecContext(ctx, `UPDATE console_users SET last_sign_in_at = $1 WHERE id = $2`,
-		db.timeArg(now), u.ID); err != nil {
-		return nil, dbError(err, "record sign-in", "")
+	err = db.inTx(ctx, "record sign-in", func(tx *sql.Tx, now time.Time) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE console_users SET last_sign_in_at = $1 WHERE id = $2`,
+			db.timeArg(now), u.ID); err != nil {
+			return dbError(err, "record sign-in", "")
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM sign_in_attempts WHERE key = $1`, limitKey)
+		return dbError(err, "record sign-in: reset the limit", "")
+	})
+	if err != nil {
+		return nil, err
 	}
 	u.LastSignInAt = &now
 	return u, nil
+}
+
+// takeSignInAttempt counts one attempt for key in one statement (an
+// upsert: concurrent attempts queue on the row) and returns how long to wait
+// when the attempt is over the limit, 0 when it may go ahead.
+func (db *DB) takeSignInAttempt(ctx context.Context, key string) (time.Duration, error) {
+	var attempts int
+	var start time.Time
+	err := db.inTx(ctx, "take a sign-in attempt", func(tx *sql.Tx, now time.Time) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO sign_in_attempts (key, attempts, window_start) VALUES ($1, 1, $2)
+			ON CONFLICT (key) DO UPDATE SET
+				attempts = CASE WHEN sign_in_attempts.window_start <= $3 THEN 1 ELSE sign_in_attempts.attempts + 1 END,
+				window_start = CASE WHEN sign_in_attempts.window_start <= $3 THEN excluded.window_start ELSE sign_in_attempts.window_start END
+			RETURNING attempts, window_start`,
+			key, db.timeArg(now), db.timeArg(now.Add(-SignInWindow))).Scan(&attempts, scanTime(&start))
+		return dbError(err, "take a sign-in attempt", "")
+	})
+	if err != nil {
+		return 0, err
+	}
+	if attempts <= SignInLimit {
+		return 0, nil
+	}
+	return max(start.Add(SignInWindow).Sub(db.now()), time.Second), nil
+}
+
+// DeleteStaleSignInAttempts forgets attempts whose window has ended; the
+// hourly prune job calls it.
+func (db *DB) DeleteStaleSignInAttempts(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.inTx(ctx, "prune sign-in attempts", func(tx *sql.Tx, now time.Time) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sign_in_attempts WHERE window_start <= $1`, db.timeArg(now.Add(-SignInWindow)))
+		if err != nil {
+			return dbError(err, "prune sign-in attempts", "")
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
 }
 
 // SetConsoleUserPassword replaces the user's password.

@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +38,7 @@ func TestCreateConsoleUser_StoresAHashAndSignsIn(t *testing.T) {
 		}
 
 		clock.Advance(time.Hour)
-		got, err := db.AuthenticateConsoleUser(context.Background(), "ADA@acme.test", "correct horse battery")
+		got, err := db.AuthenticateConsoleUser(context.Background(), "ADA@acme.test", "correct horse battery", "192.0.2.1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +68,7 @@ func TestAuthenticateConsoleUser_WrongPasswordUnknownEmailAndDisabledAllFailAlik
 			{"nobody@kore.test", "a long enough password"},
 			{"", ""},
 		} {
-			if _, err := db.AuthenticateConsoleUser(ctx, tc.email, tc.password); err != store.ErrSignInFailed {
+			if _, err := db.AuthenticateConsoleUser(ctx, tc.email, tc.password, "192.0.2.1"); err != store.ErrSignInFailed {
 				t.Errorf("sign in %q/%q: err = %v, want ErrSignInFailed", tc.email, tc.password, err)
 			}
 		}
@@ -74,7 +76,7 @@ func TestAuthenticateConsoleUser_WrongPasswordUnknownEmailAndDisabledAllFailAlik
 		if err != nil || !disabled.Disabled {
 			t.Fatalf("disable = %+v, %v", disabled, err)
 		}
-		if _, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "a long enough password"); err != store.ErrSignInFailed {
+		if _, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "a long enough password", "192.0.2.1"); err != store.ErrSignInFailed {
 			t.Fatalf("a disabled user signed in: %v", err)
 		}
 		if ev := lastEvent(t, db, 2); ev.Action != "console_user.update" {
@@ -86,10 +88,10 @@ func TestAuthenticateConsoleUser_WrongPasswordUnknownEmailAndDisabledAllFailAlik
 		if err := db.SetConsoleUserPassword(as("system"), u.ID, "another long password"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "a long enough password"); err != store.ErrSignInFailed {
+		if _, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "a long enough password", "192.0.2.1"); err != store.ErrSignInFailed {
 			t.Fatalf("the old password still works: %v", err)
 		}
-		if _, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "another long password"); err != nil {
+		if _, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "another long password", "192.0.2.1"); err != nil {
 			t.Fatalf("the new password does not work: %v", err)
 		}
 		if ev := lastEvent(t, db, 4); ev.Action != "console_user.password" || strings.Contains(string(ev.After), "argon") {
@@ -205,4 +207,76 @@ func TestGeneratePassword_FourGroupsOfFive(t *testing.T) {
 		}
 		seen[p] = true
 	}
+}
+
+// The sign-in limit is taken in the database before the password is
+// checked: 100 simultaneous wrong passwords for one email check at most
+// SignInLimit of them, and the rest are told to wait (issue 9, defect 3:
+// 72 of 100 were checked when the limit was counted per node after the
+// check).
+func TestAuthenticateConsoleUser_ParallelWrongPasswordsCheckAtMostTheLimit(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *store.DB, clock *billing.FixedClock) {
+		u := &store.ConsoleUser{Email: "ops@kore.test", Role: billing.RoleOperator}
+		if err := db.CreateConsoleUser(as("system"), u, "a long enough password"); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		var mu sync.Mutex
+		checked, throttled := 0, 0
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Go(func() {
+				_, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "wrong password!", "192.0.2.1")
+				var th *store.SignInThrottledError
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == store.ErrSignInFailed:
+					checked++
+				case errors.As(err, &th):
+					throttled++
+					if th.RetryAfter <= 0 || th.RetryAfter > store.SignInWindow {
+						t.Errorf("retry after %s", th.RetryAfter)
+					}
+				default:
+					t.Errorf("sign in: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if checked != store.SignInLimit || throttled != 100-store.SignInLimit {
+			t.Fatalf("%d passwords checked, %d throttled; want %d checked", checked, throttled, store.SignInLimit)
+		}
+		// The right password is refused too while the limit holds; another
+		// address is not held up.
+		var th *store.SignInThrottledError
+		if _, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "a long enough password", "192.0.2.1"); !errors.As(err, &th) {
+			t.Fatalf("the right password during the limit: %v", err)
+		}
+		if _, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "a long enough password", "198.51.100.7"); err != nil {
+			t.Fatalf("from another address: %v", err)
+		}
+		// When the window has passed, one may try again; a success clears
+		// the count.
+		clock.Advance(store.SignInWindow)
+		for range store.SignInLimit {
+			if _, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "wrong password!", "192.0.2.1"); err != store.ErrSignInFailed {
+				t.Fatalf("after the window: %v", err)
+			}
+		}
+		clock.Advance(store.SignInWindow)
+		if _, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "a long enough password", "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, db, "sign_in_attempts WHERE key LIKE 'ops@kore.test|192.0.2.1'"); n != 0 {
+			t.Fatalf("a success left %d attempt rows", n)
+		}
+		if _, err := db.AuthenticateConsoleUser(ctx, "ops@kore.test", "wrong password!", "203.0.113.9"); err != store.ErrSignInFailed {
+			t.Fatal(err)
+		}
+		clock.Advance(store.SignInWindow)
+		if n, err := db.DeleteStaleSignInAttempts(ctx); err != nil || n != 1 {
+			t.Fatalf("prune = %d, %v; want the one stale row", n, err)
+		}
+	})
 }

@@ -1,0 +1,26 @@
+-- Security: the shared sign-in limit, leases on idempotency keys, and the
+-- indexes retention pruning reads. SQLite dialect, as 00001.
+
+-- +goose Up
+-- Failed sign-ins per (email, address), counted before the password is
+-- checked, shared by every node.
+CREATE TABLE sign_in_attempts (
+    key          TEXT    PRIMARY KEY,
+    attempts     INTEGER NOT NULL,
+    window_start TEXT    NOT NULL
+) STRICT;
+CREATE INDEX sign_in_attempts_window_idx ON sign_in_attempts (window_start);
+
+-- The request that holds an unfinished key: its owner renews the lease while
+-- it runs; once the lease has expired the owner is gone and a retry may take
+-- the key over. changed records that a write transaction committed under
+-- the key (the request must then not run again).
+ALTER TABLE idempotency_keys ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE idempotency_keys ADD COLUMN lease_expires_at TEXT;
+ALTER TABLE idempotency_keys ADD COLUMN changed INTEGER NOT NULL DEFAULT 0 CHECK (changed IN (0, 1));
+
+-- +goose Down
+ALTER TABLE idempotency_keys DROP COLUMN changed;
+ALTER TABLE idempotency_keys DROP COLUMN lease_expires_at;
+ALTER TABLE idempotency_keys DROP COLUMN lease_owner;
+DROP TABLE sign_in_attempts;
