@@ -27,7 +27,11 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "Send an API key as 'Authorization: Bearer <key>'.")
 		return
 	}
-	key, err := s.Keys.Authenticate(ctx.Context(), strings.TrimSpace(secret))
+	key, ok := ctx.Context().Value(authenticatedKey{}).(*billing.APIKey) // the idempotency layer checked it
+	var err error
+	if !ok {
+		key, err = s.Keys.Authenticate(ctx.Context(), strings.TrimSpace(secret))
+	}
 	if err != nil {
 		if billing.ErrorCode(err) != billing.EUNAUTHORIZED {
 			s.logger(ctx.Context()).ErrorContext(ctx.Context(), "authenticate", slog.Any("err", err))
@@ -45,6 +49,20 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		info.actor = actor.Name
 	}
 	next(huma.WithContext(ctx, c))
+}
+
+// authenticatedKey is the context key of the API key the idempotency layer
+// authenticated before reserving an Idempotency-Key.
+type authenticatedKey struct{}
+
+// bearerKey returns the valid API key of r's Authorization header, or false.
+func (s *Server) bearerKey(r *http.Request) (*billing.APIKey, bool) {
+	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(secret) == "" || s.Keys == nil {
+		return nil, false
+	}
+	key, err := s.Keys.Authenticate(r.Context(), strings.TrimSpace(secret))
+	return key, err == nil
 }
 
 // notFoundAccount is what an actor that may not read an account is told:

@@ -2,12 +2,18 @@ package api_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/kore-billing/korebill/billing"
 	"github.com/kore-billing/korebill/store"
 	"github.com/kore-billing/korebill/store/storetest"
 )
@@ -131,6 +137,99 @@ func TestIdempotencyKey_ReplayedUpgradeReturnsTheSameInvoice(t *testing.T) {
 		// terms again, so nothing more is billed — but it runs.
 		if s, _, _ := b.post(t, "/v1/accounts/"+n+"/subscription", b.opKey, "", body); s >= 300 {
 			t.Errorf("the same terms without a key = %d", s)
+		}
+	})
+}
+
+func idempotencyRows(t *testing.T, db *store.DB) int {
+	t.Helper()
+	var n int
+	if err := db.SQL().QueryRowContext(context.Background(), "SELECT count(*) FROM idempotency_keys").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The key is checked before the Idempotency-Key: a revoked key gets 401,
+// not a replay of its stored response, and a bad key writes no row (issue
+// 9, defect 7).
+func TestIdempotencyKey_RevokedOrBadKeyIsRefusedBeforeAnyReplayOrRow(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		created := b.mustCall(t, 201, "POST", "/v1/api-keys", b.opKey, map[string]any{"role": "operator", "name": "soon revoked"})
+		secret, id := created["secret"].(string), created["id"]
+		body := `{"name": "Acme", "domain": "acme.example.com"}`
+		if s, _, r := b.post(t, "/v1/accounts", secret, "once", body); s != 201 {
+			t.Fatalf("create = %d %s", s, r)
+		}
+		b.mustCall(t, 204, "DELETE", fmt.Sprintf("/v1/api-keys/%v", id), b.opKey, nil)
+		if s, h, r := b.post(t, "/v1/accounts", secret, "once", body); s != 401 || h.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("a revoked key's retry = %d %v %s, want 401 and no replay", s, h, r)
+		}
+		before := idempotencyRows(t, db)
+		for i, key := range []string{"kb_00000000_not-a-key", "", secret} {
+			if s, _, r := b.post(t, "/v1/accounts", key, fmt.Sprintf("bad-%d", i), body); s != 401 {
+				t.Fatalf("key %q = %d %s", key, s, r)
+			}
+		}
+		if n := idempotencyRows(t, db); n != before {
+			t.Fatalf("requests with bad keys wrote %d idempotency rows", n-before)
+		}
+	})
+}
+
+// A request whose process died while holding its key (here: a reservation
+// whose lease is never renewed) is taken over by its retry once the lease
+// has expired, and the retry runs (issue 9, defect 5: it answered 409
+// idempotency_key_in_progress for 24 hours).
+func TestIdempotencyKey_RequestThatDiedIsTakenOverByItsRetry(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		body := `{"name": "Acme", "domain": "acme.example.com"}`
+		scope := sha256.Sum256([]byte("Bearer " + b.opKey))
+		h := sha256.New()
+		io.WriteString(h, "POST /v1/accounts\n"+body)
+		dead := billing.IdempotencyLease{Scope: hex.EncodeToString(scope[:]), Key: "crashed", Owner: "a killed process"}
+		if _, ok, err := db.ReserveIdempotencyKey(context.Background(), dead, hex.EncodeToString(h.Sum(nil)), 24*time.Hour, 300*time.Millisecond); err != nil || !ok {
+			t.Fatalf("reserve = %v %v", ok, err)
+		}
+		s, hdr, r := b.post(t, "/v1/accounts", b.opKey, "crashed", body)
+		if s != 201 || hdr.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("the retry = %d %s, want it run", s, r)
+		}
+		if s2, h2, r2 := b.post(t, "/v1/accounts", b.opKey, "crashed", body); s2 != 201 || r2 != r || h2.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("the next retry = %d %s, want the replay", s2, r2)
+		}
+		if n, _ := counts(t, db); n != 1 {
+			t.Fatalf("%d accounts", n)
+		}
+	})
+}
+
+// A request that died after it changed something is not run again: its
+// retry is told so, at once and for good.
+func TestIdempotencyKey_RequestThatDiedAfterAChangeIsNotRunAgain(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		body := `{"name": "Acme", "domain": "acme.example.com"}`
+		scope := sha256.Sum256([]byte("Bearer " + b.opKey))
+		h := sha256.New()
+		io.WriteString(h, "POST /v1/accounts\n"+body)
+		dead := billing.IdempotencyLease{Scope: hex.EncodeToString(scope[:]), Key: "crashed", Owner: "a killed process"}
+		ctx := billing.NewContextWithActor(context.Background(), billing.SystemActor)
+		if _, ok, err := db.ReserveIdempotencyKey(ctx, dead, hex.EncodeToString(h.Sum(nil)), 24*time.Hour, 300*time.Millisecond); err != nil || !ok {
+			t.Fatalf("reserve = %v %v", ok, err)
+		}
+		if err := db.CreateAccount(billing.NewContextWithIdempotencyLease(ctx, dead), &billing.Account{Name: "Acme", Domain: "acme.example.com", Currency: "USD", TimeZone: "UTC"}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if s, _, r := b.post(t, "/v1/accounts", b.opKey, "crashed", body); s != 409 || !strings.Contains(r, `"code":"idempotency_key_interrupted"`) {
+				t.Fatalf("the retry = %d %s", s, r)
+			}
+		}
+		if n, _ := counts(t, db); n != 1 {
+			t.Fatalf("%d accounts", n)
 		}
 	})
 }

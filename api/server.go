@@ -56,6 +56,10 @@ type Config struct {
 	Ready func(context.Context) error
 	// TestMode allows test clocks; production servers leave it off.
 	TestMode bool
+	// IdempotencyLease is how long a request holds its Idempotency-Key
+	// without renewing it (DefaultIdempotencyLease when 0): a retry of a
+	// request whose process died runs after at most this long.
+	IdempotencyLease time.Duration
 }
 
 // latencyBuckets are the request latency histogram's bounds in seconds,
@@ -72,10 +76,12 @@ type Server struct {
 	// TestMode allows test clocks.
 	TestMode bool
 	api      huma.API
-	mux      *http.ServeMux
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	// idempotencyLease: see Config.IdempotencyLease.
+	idempotencyLease time.Duration
+	mux              *http.ServeMux
+	registry         *prometheus.Registry
+	requests         *prometheus.CounterVec
+	latency          *prometheus.HistogramVec
 }
 
 // New builds the API and registers its routes on a fresh mux.
@@ -88,6 +94,11 @@ func New(c Config) *Server {
 		TestMode: c.TestMode,
 		mux:      http.NewServeMux(),
 		registry: prometheus.NewRegistry(),
+
+		idempotencyLease: c.IdempotencyLease,
+	}
+	if s.idempotencyLease <= 0 {
+		s.idempotencyLease = DefaultIdempotencyLease
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -52,3 +52,47 @@ type ManagedUserFilter struct {
 	Offset    int
 	Limit     int
 }
+
+// CanReportActivity reports whether the actor may report when a managed
+// user was last active: the platform (which sees the activity) and
+// operators. Account roles may not: activity decides inactivity credits,
+// and an owner could otherwise earn credits by back-dating it.
+func (a Actor) CanReportActivity() bool {
+	return a.Role == RolePlatform || a.Role == RoleOperator
+}
+
+// CheckActivityReport applies the activity rule to a report r of a managed
+// user, old being the stored user (nil for a new one) and now the account's
+// time. A report without last_active_at keeps the stored one. Only an actor
+// that CanReportActivity may change it (EFORBIDDEN otherwise; repeating the
+// stored value is allowed, so a roster read and sent back is accepted), and
+// the time may be neither before the user joined (managed since; now for a
+// new user) nor after now (EINVALID naming last_active_at).
+func CheckActivityReport(actor Actor, old, r *ManagedUser, now time.Time) error {
+	if r.LastActiveAt == nil {
+		if old != nil {
+			r.LastActiveAt = old.LastActiveAt
+		}
+		return nil
+	}
+	if old != nil && old.LastActiveAt != nil && old.LastActiveAt.Equal(*r.LastActiveAt) {
+		return nil
+	}
+	if !actor.CanReportActivity() {
+		return &Error{Code: EFORBIDDEN, Reason: "activity_reported_by_platform",
+			Message: "Last activity is reported by the platform; role " + string(actor.Role) + " may not set it.",
+			Fields:  []FieldError{{Field: "last_active_at", Message: "Last activity is reported by the platform."}}}
+	}
+	joined := now
+	if old != nil {
+		joined = old.ManagedSince
+	}
+	var v Validation
+	switch t := *r.LastActiveAt; {
+	case t.Before(joined):
+		v.Add("last_active_at", "Last activity of %s (%s) is before the user joined (%s).", r.UserID, t.UTC().Format(time.RFC3339), joined.UTC().Format(time.RFC3339))
+	case t.After(now):
+		v.Add("last_active_at", "Last activity of %s (%s) is in the future.", r.UserID, t.UTC().Format(time.RFC3339))
+	}
+	return v.Err()
+}

@@ -480,7 +480,7 @@ func (s *Server) handleChangeConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	summary := "/accounts/" + a.Number + "/summary"
-	res, err := s.once(ctx, a, "subscription.change", r.PostFormValue("idempotency_key"), form.query(), func() (onceResult, error) {
+	res, err := s.once(ctx, a, "subscription.change", r.PostFormValue("idempotency_key"), form.query(), func(ctx context.Context) (onceResult, error) {
 		// The amount confirmed is the amount previewed: when the account
 		// changed in between (a user joined, a day passed), the new
 		// preview is shown instead of charging something else.
@@ -567,8 +567,14 @@ type onceResult struct {
 	Flash    string `json:"flash"`
 }
 
-// onceTTL is how long a confirmation's key is remembered.
-const onceTTL = 24 * time.Hour
+// onceTTL is how long a confirmation's key is remembered; onceLease how
+// long a submission holds it while it runs: a submission whose process died
+// is taken over after that long, unless it had changed something (the
+// lease fences its transactions: see billing.IdempotencyLease).
+const (
+	onceTTL   = 24 * time.Hour
+	onceLease = 2 * time.Minute
+)
 
 // once runs do at most once for a form's idempotency key, so that a double
 // click, a reload of the confirmation or a retry after a timeout charges
@@ -578,7 +584,7 @@ const onceTTL = 24 * time.Hour
 // submissions agree on a single winner, on any node. A change that fails
 // changes nothing (the engine runs it in one transaction), so its key is
 // released and the form may be sent again.
-func (s *Server) once(ctx context.Context, a *billing.Account, action, key, params string, do func() (onceResult, error)) (onceResult, error) {
+func (s *Server) once(ctx context.Context, a *billing.Account, action, key, params string, do func(ctx context.Context) (onceResult, error)) (onceResult, error) {
 	if key == "" || len(key) > 100 {
 		return onceResult{}, billing.Errorf(billing.EINVALID, "This form has no confirmation token. Go back, reload the page and try again.")
 	}
@@ -586,7 +592,8 @@ func (s *Server) once(ctx context.Context, a *billing.Account, action, key, para
 	scope := "console:" + a.Number
 	sum := sha256.Sum256([]byte(action + "\n" + params))
 	hash := hex.EncodeToString(sum[:])
-	prev, reserved, err := db.ReserveIdempotencyKey(ctx, scope, key, hash, onceTTL)
+	lease := billing.IdempotencyLease{Scope: scope, Key: key, Owner: randomToken()}
+	prev, reserved, err := db.ReserveIdempotencyKey(ctx, lease, hash, onceTTL, onceLease)
 	if err != nil {
 		return onceResult{}, err
 	}
@@ -601,7 +608,9 @@ func (s *Server) once(ctx context.Context, a *billing.Account, action, key, para
 				return onceResult{}, ctx.Err()
 			case <-time.After(100 * time.Millisecond):
 			}
-			if prev, err = db.FindIdempotencyKey(ctx, scope, key); err != nil {
+			if prev, err = db.FindIdempotencyKey(ctx, scope, key); billing.ErrorCode(err) == billing.ENOTFOUND {
+				return onceResult{}, billing.Errorf(billing.ECONFLICT, "This change failed; go back, reload the page and try again.")
+			} else if err != nil {
 				return onceResult{}, err
 			}
 		}
@@ -612,15 +621,15 @@ func (s *Server) once(ctx context.Context, a *billing.Account, action, key, para
 		}
 		return res, nil
 	}
-	res, err := do()
+	res, err := do(billing.NewContextWithIdempotencyLease(ctx, lease))
 	if err != nil {
-		if rerr := db.ReleaseIdempotencyKey(context.WithoutCancel(ctx), scope, key); rerr != nil {
+		if rerr := db.ReleaseIdempotencyKey(context.WithoutCancel(ctx), lease); rerr != nil {
 			s.log.WarnContext(ctx, "release idempotency key", "err", rerr)
 		}
 		return onceResult{}, err
 	}
 	body, _ := json.Marshal(res)
-	if err := db.CompleteIdempotencyKey(context.WithoutCancel(ctx), scope, key, billing.IdempotentResponse{
+	if err := db.CompleteIdempotencyKey(context.WithoutCancel(ctx), lease, billing.IdempotentResponse{
 		RequestHash: hash, Done: true, Status: http.StatusSeeOther, ContentType: "application/json", Body: body}); err != nil {
 		s.log.WarnContext(ctx, "complete idempotency key", "err", err)
 	}

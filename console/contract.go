@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -133,7 +134,7 @@ func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.once(ctx, a, "contract.add_subscriptions", r.PostFormValue("idempotency_key"), "count="+strconv.FormatInt(n, 10),
-		func() (onceResult, error) {
+		func(ctx context.Context) (onceResult, error) {
 			if want := r.PostFormValue("expected_total"); want != "" {
 				p, err := s.Engine.PreviewAddSubscriptions(ctx, a.ID, n)
 				if err != nil {

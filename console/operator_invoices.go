@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -197,7 +198,7 @@ func (s *Server) runInvoiceAction(w http.ResponseWriter, r *http.Request, a *bil
 		return
 	}
 	res, err := s.once(r.Context(), a, "operator."+act.name+":"+inv.Number, r.PostFormValue("idempotency_key"), act.params.Encode(),
-		func() (onceResult, error) {
+		func(ctx context.Context) (onceResult, error) {
 			msg, err := act.do()
 			if err != nil && !(act.payment && billing.ErrorCode(err) == billing.EPAYMENT && msg != "") {
 				return onceResult{}, err

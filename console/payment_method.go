@@ -325,7 +325,7 @@ func (s *Server) handleAddCard(w http.ResponseWriter, r *http.Request) {
 	sum := sha256.Sum256([]byte(token))
 	next := "/accounts/" + a.Number + "/payment-method"
 	res, err := s.once(ctx, a, "payment_method.add_card", r.PostFormValue("idempotency_key"), hex.EncodeToString(sum[:]),
-		func() (onceResult, error) {
+		func(ctx context.Context) (onceResult, error) {
 			out, err := pe.AddCard(ctx, a.ID, engine.AddCardRequest{Token: token, Default: true})
 			if err != nil {
 				return onceResult{}, err

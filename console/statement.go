@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"html/template"
 	"net/http"
 
@@ -119,7 +120,7 @@ func (s *Server) handlePayInvoice(w http.ResponseWriter, r *http.Request) {
 	if next := safeNext(r.PostFormValue("next")); next != "" {
 		back = next
 	}
-	res, err := s.once(ctx, a, "invoice.pay", r.PostFormValue("idempotency_key"), inv.Number, func() (onceResult, error) {
+	res, err := s.once(ctx, a, "invoice.pay", r.PostFormValue("idempotency_key"), inv.Number, func(ctx context.Context) (onceResult, error) {
 		out, err := s.Engine.PayInvoice(ctx, inv.ID)
 		if err != nil {
 			return onceResult{}, err

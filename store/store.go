@@ -266,6 +266,9 @@ func (db *DB) inTx(ctx context.Context, op string, fn func(tx *sql.Tx, now time.
 	if err := fn(tx, db.now()); err != nil {
 		return err
 	}
+	if err := db.fenceIdempotencyLease(ctx, tx); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return dbError(err, op, "")
 	}
