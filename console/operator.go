@@ -30,6 +30,7 @@ import (
 // Engine; *engine.Engine has both.
 type Operations interface {
 	CreateAccount(ctx context.Context, a *billing.Account) error
+	CreateAccountOnClock(ctx context.Context, a *billing.Account, clockID int64) error
 	CreateContract(ctx context.Context, accountID int64, req engine.ContractRequest) (*engine.ContractResult, error)
 	RecordBankTransfer(ctx context.Context, invoiceID int64, t engine.BankTransfer) (*engine.PaymentResult, error)
 	RefundInvoice(ctx context.Context, invoiceID int64, req engine.RefundRequest) (*engine.RefundResult, error)

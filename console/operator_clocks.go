@@ -288,13 +288,8 @@ func (s *Server) handleTestClockAccount(w http.ResponseWriter, r *http.Request) 
 		AccountType: v("account_type"), Currency: strings.ToUpper(strings.TrimSpace(v("currency"))), TimeZone: strings.TrimSpace(v("time_zone"))}
 	a := &billing.Account{Name: form.Name, Domain: form.Domain, BillingType: billing.BillingType(form.BillingType),
 		AccountType: billing.AccountType(form.AccountType), Currency: form.Currency, TimeZone: form.TimeZone}
-	err := s.ops().CreateAccount(ctx, a)
+	err := s.ops().CreateAccountOnClock(ctx, a, c.ID)
 	if err == nil {
-		err = s.Engine.DB().AttachTestClock(ctx, c.ID, a.ID)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
 		s.flash(r, "Account "+a.Number+" ("+a.Name+") created on test clock "+clockName(c)+": its time is the clock's.")
 		http.Redirect(w, r, "/test-clocks/"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
 		return

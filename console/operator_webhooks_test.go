@@ -164,6 +164,13 @@ func TestOperator_TestClockCreatedAccountAddedAdvancedWithItsInvoices(t *testing
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Dates shown come from the account's own clock: it became a
+		// customer on the clock's day, not on the real one.
+		if want := time.Date(2027, 1, 31, 9, 0, 0, 0, time.UTC); !umbrella.CreatedAt.Equal(want) {
+			t.Errorf("created at %v; want the clock's %v", umbrella.CreatedAt, want)
+		}
+		_, body = ops.get("/accounts/" + m[1] + "/summary")
+		says(t, body, "Customer since Jan 31, 2027")
 		// A monthly contract on the clock: Jan 31 → Feb 28 is its first period.
 		_, err = ob.eng.CreateContract(opsCtx(), umbrella.ID, engine.ContractRequest{Number: "C-UMB", PlanCode: "enterprise",
 			TermStart: billing.NewDate(2027, 1, 31), TermEnd: billing.NewDate(2028, 1, 31), Prepaid: 5,

@@ -332,14 +332,45 @@ func (e *Engine) Subscription(ctx context.Context, accountID int64) (*Overview, 
 // transaction with one audit event. DESIGN: "every online account begins on
 // Free."
 func (e *Engine) CreateAccount(ctx context.Context, a *billing.Account) error {
+	return e.createAccount(ctx, a, 0)
+}
+
+// CreateAccountOnClock creates an account as CreateAccount does, on the test
+// clock clockID: "dates shown come from the account's own clock", so its
+// creation ("Customer since"), its signup credit and its audit event are at
+// the clock's time, and everything after is the clock's. (An account
+// created first and attached afterwards would have been a customer since
+// the real day, months after the history its clock then makes.)
+func (e *Engine) CreateAccountOnClock(ctx context.Context, a *billing.Account, clockID int64) error {
+	if clockID <= 0 {
+		return billing.Errorf(billing.EINVALID, "A test clock id is required.")
+	}
+	return e.createAccount(ctx, a, clockID)
+}
+
+func (e *Engine) createAccount(ctx context.Context, a *billing.Account, clockID int64) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
 	created := *a
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
-		tx.SetNow(e.clock.Now())
+		now := e.clock.Now()
+		var clock *billing.TestClock
+		if clockID != 0 {
+			c, err := tx.LockTestClock(clockID)
+			if err != nil {
+				return err
+			}
+			clock, now = c, c.Now
+		}
+		tx.SetNow(now)
 		if err := tx.CreateAccount(&created); err != nil {
 			return err
+		}
+		if clock != nil {
+			if err := tx.SetAccountTestClock(created.ID, clock.ID); err != nil {
+				return err
+			}
 		}
 		sub, err := e.freeSubscription(tx, &created)
 		if err != nil {
@@ -359,7 +390,8 @@ func (e *Engine) CreateAccount(ctx context.Context, a *billing.Account) error {
 		return tx.Audit("account.create", "account", created.Number, created.ID, nil, struct {
 			store.AccountSnapshot
 			Subscription subscriptionSnapshot `json:"subscription"`
-		}{store.SnapshotAccount(&created), snapshot(sub, nil)})
+			TestClockID  int64                `json:"test_clock_id,omitempty"`
+		}{store.SnapshotAccount(&created), snapshot(sub, nil), clockID})
 	})
 	if err != nil {
 		return err

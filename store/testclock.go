@@ -152,3 +152,18 @@ func (db *DB) lockTestClock(ctx context.Context, tx *sql.Tx, id int64) (*billing
 	}
 	return c, nil
 }
+
+// LockTestClock reads a test clock and, on PostgreSQL, locks it until the
+// transaction ends, so that it does not move while an account is created on
+// it.
+func (tx *Tx) LockTestClock(id int64) (*billing.TestClock, error) {
+	return tx.db.lockTestClock(tx.ctx, tx.tx, id)
+}
+
+// SetAccountTestClock attaches the account, made in this transaction, to
+// the clock: an account created on a clock reads its time from it from its
+// first moment (DB.AttachTestClock attaches an existing one).
+func (tx *Tx) SetAccountTestClock(accountID, clockID int64) error {
+	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE accounts SET test_clock_id = $1 WHERE id = $2`, clockID, accountID)
+	return dbError(err, "attach test clock", "")
+}

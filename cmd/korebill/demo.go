@@ -77,11 +77,8 @@ func (m *Main) demo(ctx context.Context) error {
 			admin:   "alice@umbrella.example.com", users: 48, about: "contract, Enterprise, 50 prepaid"},
 	}
 	for _, d := range accounts {
-		if err := m.Engine.CreateAccount(ctx, &d.account); err != nil {
+		if err := m.Engine.CreateAccountOnClock(ctx, &d.account, clock.ID); err != nil {
 			return fmt.Errorf("demo: create %s: %w", d.account.Name, err)
-		}
-		if err := m.DB.AttachTestClock(ctx, clock.ID, d.account.ID); err != nil {
-			return err
 		}
 		d.profile.AccountID = d.account.ID
 		if err := m.DB.SetProfile(ctx, &d.profile); err != nil {

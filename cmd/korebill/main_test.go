@@ -258,6 +258,17 @@ func TestDemo_HistoryThenBillTwiceBillsNothingTwice(t *testing.T) {
 	if periods["KB-000001"] < 7 || periods["KB-000004"] < 7 || periods["KB-000002"] < 1 || periods["KB-000003"] != 0 {
 		t.Errorf("subscription invoices by account = %v; want 7+ monthly periods for Acme and Umbrella, Globex's year, none for Free Initech", periods)
 	}
+	// Dates shown come from the account's own clock: every demo account
+	// became a customer on its clock's first day, before its history.
+	var late int
+	if err := m.DB.SQL().QueryRow(`SELECT count(*) FROM accounts a WHERE a.test_clock_id IS NULL
+		OR EXISTS (SELECT 1 FROM invoices i WHERE i.account_id = a.id AND i.created_at < a.created_at)
+		OR EXISTS (SELECT 1 FROM credit_transactions c WHERE c.account_id = a.id AND c.created_at < a.created_at)`).Scan(&late); err != nil {
+		t.Fatal(err)
+	}
+	if late != 0 {
+		t.Errorf("%d demo accounts were created after their clock's history began", late)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
