@@ -28,9 +28,9 @@ var htmlTemplate = template.Must(template.New("statement").Parse(`<article class
     <h2 id="statement-billed-to">Billed To</h2>
     <address>
       {{- with .BilledTo}}
-      {{- if .Company}}<span class="statement-company">{{.Company}}</span><br>{{end}}
-      {{- if .Contact}}{{.Contact}}<br>{{end}}
-      {{- range .Address}}{{.}}<br>{{end}}
+      {{- if .Company}}<span class="statement-company" dir="auto">{{.Company}}</span><br>{{end}}
+      {{- if .Contact}}<span dir="auto">{{.Contact}}</span><br>{{end}}
+      {{- range .Address}}<span dir="auto">{{.}}</span><br>{{end}}
       {{- if .Email}}<a href="mailto:{{.Email}}">{{.Email}}</a><br>{{end}}
       {{- if .Phone}}{{.Phone}}<br>{{end}}
       {{- if .TaxID}}Tax ID: {{.TaxID}}{{end}}
@@ -68,7 +68,7 @@ var htmlTemplate = template.Must(template.New("statement").Parse(`<article class
   </thead>
   <tbody>
     {{- range .Lines}}
-    <tr{{if .Credit}} class="statement-credit"{{end}}><th scope="row">{{.Description}}</th><td class="num" data-label="Users">{{.Users}}</td><td data-label="Days">{{.Days}}</td><td class="num" data-label="Unit price">{{.UnitPrice}}</td><td class="num" data-label="Amount">{{.Amount}}</td></tr>
+    <tr{{if .Credit}} class="statement-credit"{{end}}><th scope="row"><span dir="auto">{{.Description}}</span></th><td class="num" data-label="Users">{{.Users}}</td><td data-label="Days">{{.Days}}</td><td class="num" data-label="Unit price">{{.UnitPrice}}</td><td class="num" data-label="Amount">{{.Amount}}</td></tr>
     {{- else}}
     <tr><td colspan="5">No transactions.</td></tr>
     {{- end}}

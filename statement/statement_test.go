@@ -322,7 +322,7 @@ func TestStatement_DraftAndMarkup(t *testing.T) {
 	for _, s := range []string{
 		`<article class="statement"`, `<caption>Transactions</caption>`, `<caption>Breakdown</caption>`,
 		`<th scope="col">Description</th>`, `<th scope="col" class="num">Amount</th>`, `<th scope="row">Total</th>`,
-		`<tr class="statement-credit"><th scope="row">Unused time on Premium`, `statement-status-draft`, `<address>`,
+		`<tr class="statement-credit"><th scope="row"><span dir="auto">Unused time on Premium`, `statement-status-draft`, `<address>`,
 	} {
 		if !strings.Contains(out, s) {
 			t.Errorf("HTML lacks %s", s)
