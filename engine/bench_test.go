@@ -2,6 +2,8 @@ package engine_test
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -67,10 +69,13 @@ func BenchmarkPreviewChange(b *testing.B) {
 
 // BenchmarkBillingRun_2000Renewals is `korebill bill` over 2,000 online
 // accounts whose monthly renewal fell due, each paying by card through the
-// test gateway: find the due accounts, bill each. One op is the whole run;
+// test gateway: the run (engine.RunDue) in batches. One op is the whole run;
 // use -benchtime=1x.
 func BenchmarkBillingRun_2000Renewals(b *testing.B) {
-	const n = 2000
+	n := 2000
+	if s := os.Getenv("KOREBILL_BENCH_ACCOUNTS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
 	benchStores(b, func(b *testing.B, db *store.DB) {
 		for b.Loop() {
 			b.StopTimer()
@@ -90,22 +95,11 @@ func BenchmarkBillingRun_2000Renewals(b *testing.B) {
 			p.clock.Advance(31 * 24 * time.Hour)
 			b.StartTimer()
 			start := time.Now()
-			billed := 0
-			for {
-				ids, err := p.eng.DueAccounts(p.ctx, 1000)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(ids) == 0 {
-					break
-				}
-				for _, id := range ids {
-					if _, err := p.eng.BillAccount(p.ctx, id); err != nil {
-						b.Fatal(err)
-					}
-					billed++
-				}
+			sum, err := p.eng.RunDue(p.ctx, engine.RunOptions{})
+			if err != nil || sum.Failed > 0 || sum.Invoices != n {
+				b.Fatalf("run = %+v %v", sum, err)
 			}
+			billed := sum.Billed
 			b.ReportMetric(float64(billed)/time.Since(start).Seconds(), "accounts/s")
 		}
 	})

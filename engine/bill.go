@@ -60,13 +60,13 @@ const maxSteps = 2000
 // in between. It loops until nothing is due, so an account whose clock
 // jumped a year catches up period by period.
 //
-// Every step due is taken in one transaction (a round), each step behind a
-// savepoint: a step that fails is undone alone, the steps before it
-// commit, and the error is returned. A round ends early where a charge
-// must go to the gateway: the attempt commits first, the call is made
-// outside any transaction, its outcome is recorded, and the next round
-// takes what is due after it. The round's transaction stores the account's
-// next due instant (engine/due.go) before it commits.
+// It is a batch of one (engine/run.go): every step due is taken in one
+// transaction (a round), each step behind a savepoint: a step that fails
+// is undone alone, the steps before it commit, and the error is returned.
+// A round ends early where a charge must go to the gateway: the attempt
+// commits first, the call is made outside any transaction, and the next
+// round records its outcome and takes what is due after it. Each round
+// stores the account's next due instant (engine/due.go) before it commits.
 //
 // It is idempotent: DESIGN "Exactly once: at most one invoice per
 // (subscription, period, kind), enforced by a unique constraint, so a
@@ -76,57 +76,35 @@ const maxSteps = 2000
 // done; a unique violation of the invoice index means a step already ran
 // and is taken as done.
 func (e *Engine) BillAccount(ctx context.Context, accountID int64) (BillResult, error) {
-	res := BillResult{AccountID: accountID}
-	for len(res.Steps) < maxSteps {
-		var calls []*pendingCall
-		var stepErr error
-		taken := len(res.Steps)
-		err := e.db.InTx(ctx, func(tx *store.Tx) error {
-			res.Steps = res.Steps[:taken]
-			st, err := e.open(ctx, tx, accountID)
-			if err != nil {
-				return err
-			}
-			res.Now = st.now
-			calls, stepErr = e.takeSteps(ctx, st, &res)
-			return ctx.Err() // a cancelled run commits nothing
-		})
-		if err != nil {
-			res.Steps = res.Steps[:taken]
-			if stepErr != nil && !errors.Is(err, stepErr) {
-				err = errors.Join(stepErr, err)
-			}
-			return res, err
-		}
-		if stepErr != nil {
-			return res, stepErr
-		}
-		if len(calls) == 0 {
-			return res, nil
-		}
-		if err := e.finishCalls(ctx, calls, res.Steps[len(res.Steps)-len(calls):]); err != nil {
-			return res, err
-		}
-		// The outcome's transaction stored the next due instant: nothing
-		// more to do when it is still to come.
-		if at, err := e.db.AccountNextDue(ctx, accountID); err != nil {
-			return res, err
-		} else if at == nil || at.After(res.Now) {
-			return res, nil
-		}
+	results, err := e.billBatch(ctx, func(*store.Tx) ([]int64, error) { return []int64{accountID}, nil },
+		RunOptions{}.withDefaults())
+	if len(results) == 0 {
+		return BillResult{AccountID: accountID}, err
 	}
-	return res, fmt.Errorf("engine: account %d still had billing due after %d steps", accountID, maxSteps)
+	if r := results[0]; r.err != nil {
+		return r.res, r.err
+	}
+	return results[0].res, err
 }
 
+// maxRoundSteps bounds the steps one account takes in a round, so that a
+// transaction stays short when an account catches up months: the rest is
+// taken in the next round, after a commit.
+const maxRoundSteps = 8
+
 // takeSteps takes, in the round's transaction, every step due for the
-// account in date order, until none is or a charge must go to the gateway
-// (its call returned, with the steps' results appended to res). A step
-// that fails is rolled back to its savepoint and its error returned; the
-// steps before it stand.
-func (e *Engine) takeSteps(ctx context.Context, st *state, res *BillResult) ([]*pendingCall, error) {
-	for len(res.Steps) < maxSteps {
+// account in date order, until none is, a charge must go to the gateway
+// (its call returned), or the round has taken maxRoundSteps (more is
+// true), with the steps' results appended to res. A step that fails is
+// rolled back to its savepoint and its error returned; the steps before it
+// stand.
+func (e *Engine) takeSteps(ctx context.Context, st *state, res *BillResult) (calls []*pendingCall, more bool, err error) {
+	for taken := 0; len(res.Steps) < maxSteps; {
+		if taken == maxRoundSteps {
+			return nil, true, nil
+		}
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		var step *StepResult
 		var call *pendingCall
@@ -137,19 +115,20 @@ func (e *Engine) takeSteps(ctx context.Context, st *state, res *BillResult) ([]*
 		if billing.ErrorCode(err) == billing.ECONFLICT && reasonOf(err) == store.ErrAlreadyBilled {
 			// Another run issued this period's invoice: mark it billed.
 			if err := e.inStep(st, func() error { return e.markBilled(ctx, st) }); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			continue
 		}
 		if err != nil || step == nil {
-			return nil, err
+			return nil, false, err
 		}
+		taken++
 		res.Steps = append(res.Steps, *step)
 		if call != nil {
-			return []*pendingCall{call}, nil
+			return []*pendingCall{call}, false, nil
 		}
 	}
-	return nil, nil
+	return nil, false, nil
 }
 
 // inStep runs fn behind a savepoint: undone alone when it fails.
@@ -204,21 +183,6 @@ func (e *Engine) nextStep(ctx context.Context, st *state) (*StepResult, *pending
 	e.log.InfoContext(ctx, "billing step", slog.String("account", st.a.Number), slog.String("step", string(b.step)),
 		slog.String("due", b.date.String()))
 	return out, nil, nil
-}
-
-// finishCalls makes the gateway calls of committed attempts and records
-// their outcomes, updating the steps' invoices.
-func (e *Engine) finishCalls(ctx context.Context, calls []*pendingCall, steps []StepResult) error {
-	for i, c := range calls {
-		inv, err := e.finishCall(ctx, c)
-		if err != nil {
-			return err
-		}
-		if inv != nil {
-			steps[i].Invoice = inv
-		}
-	}
-	return nil
 }
 
 func reasonOf(err error) string {

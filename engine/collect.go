@@ -420,16 +420,22 @@ func (e *Engine) finishCall(ctx context.Context, c *pendingCall) (*billing.Invoi
 		_, err := e.finishRefund(ctx, c.refund)
 		return nil, err
 	}
+	res, callErr := e.charge(ctx, c.payment)
+	_, inv, err := e.recordCharge(ctx, c.payment.AccountID, c.payment.ID, res, callErr)
+	return inv, err
+}
+
+// charge makes a committed attempt's gateway call, in no transaction.
+func (e *Engine) charge(ctx context.Context, p *store.Payment) (billing.ChargeResult, error) {
 	var res billing.ChargeResult
 	callErr := e.gatewayCall(ctx, func(ctx context.Context) (err error) {
-		res, err = e.pay.gateway.Charge(ctx, chargeRequest(c.payment))
+		res, err = e.pay.gateway.Charge(ctx, chargeRequest(p))
 		return err
 	})
 	if callErr != nil {
-		e.log.WarnContext(ctx, "charge", slog.String("key", c.payment.IdempotencyKey), slog.Any("err", callErr))
+		e.log.WarnContext(ctx, "charge", slog.String("key", p.IdempotencyKey), slog.Any("err", callErr))
 	}
-	_, inv, err := e.recordCharge(ctx, c.payment.AccountID, c.payment.ID, res, callErr)
-	return inv, err
+	return res, callErr
 }
 
 // recordCharge records what the gateway said about an attempt, in the
@@ -444,6 +450,22 @@ func (e *Engine) recordCharge(ctx context.Context, accountID, paymentID int64, r
 		if err != nil {
 			return err
 		}
+		p, inv, err = e.recordChargeIn(ctx, st, paymentID, res, callErr)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, inv, nil
+}
+
+// recordChargeIn is recordCharge in the transaction of st, the account's
+// state: a billing run records the outcomes of a batch's charges together.
+func (e *Engine) recordChargeIn(ctx context.Context, st *state, paymentID int64, res billing.ChargeResult, callErr error) (*store.Payment, *billing.Invoice, error) {
+	tx := st.tx
+	var p *store.Payment
+	var inv *billing.Invoice
+	err := func() (err error) {
 		if p, err = tx.FindPayment(paymentID); err != nil {
 			return err
 		}
@@ -496,7 +518,7 @@ func (e *Engine) recordCharge(ctx context.Context, accountID, paymentID int64, r
 			}
 			return e.afterFailure(ctx, st, inv, p)
 		}
-	})
+	}()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -105,3 +105,59 @@ func (db *DB) AccountNextDue(ctx context.Context, accountID int64) (*time.Time, 
 	err := db.db.QueryRowContext(ctx, `SELECT next_due_at FROM accounts WHERE id = $1`, accountID).Scan(scanNullTime(&at))
 	return at, dbError(err, "find next due", "Account")
 }
+
+// ClaimDueAccounts returns, in id order, up to limit accounts whose next
+// step has fallen due at now (or at their test clock's time), except those
+// in skip, and locks them for the transaction. On PostgreSQL the lock is
+// FOR UPDATE SKIP LOCKED: accounts another run holds are passed over, so
+// runs on several nodes take disjoint batches and add up. On SQLite the
+// write transaction holds the database's one write lock already.
+func (tx *Tx) ClaimDueAccounts(now time.Time, limit int, skip []int64) ([]int64, error) {
+	lock, lockA := "", ""
+	if tx.db.dialect == DialectPostgres {
+		lock, lockA = " FOR UPDATE SKIP LOCKED", " FOR UPDATE OF a SKIP LOCKED"
+	}
+	var ids []int64
+	for _, clocked := range []bool{false, true} {
+		if len(ids) >= limit {
+			break
+		}
+		var a args
+		query := `SELECT a.id FROM accounts a WHERE a.next_due_at <= ` + a.add(tx.db.timeArg(now)) + ` AND a.test_clock_id IS NULL`
+		qlock := lock
+		if clocked {
+			a = nil
+			query = `SELECT a.id FROM accounts a JOIN test_clocks c ON c.id = a.test_clock_id WHERE a.next_due_at <= c.now`
+			qlock = lockA
+		}
+		if len(skip) > 0 {
+			query += " AND a.id NOT IN ("
+			for i, id := range skip {
+				if i > 0 {
+					query += ", "
+				}
+				query += a.add(id)
+			}
+			query += ")"
+		}
+		query += " ORDER BY a.next_due_at LIMIT " + a.add(limit-len(ids)) + qlock
+		rows, err := tx.tx.QueryContext(tx.ctx, query, a...)
+		if err != nil {
+			return nil, dbError(err, "claim due accounts", "")
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, dbError(err, "claim due accounts", "")
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, dbError(err, "claim due accounts", "")
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}

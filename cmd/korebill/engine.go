@@ -63,56 +63,19 @@ type BillSummary struct {
 	Accounts, Failed, Invoices, Renewals, Credits int
 }
 
-// bill runs everything due now, account by account, with a progress bar:
-// the same work the scheduler's jobs do. Billing is idempotent, so running
-// it twice bills nothing twice.
+// bill runs everything due now with a progress bar: the run the
+// scheduler's jobs make (engine.RunDue), in batches of accounts, each batch
+// one transaction per round. Billing is idempotent, so running it twice
+// bills nothing twice.
 func (m *Main) bill(ctx context.Context) (BillSummary, error) {
 	ctx = billing.NewContextWithActor(ctx, billing.Actor{Name: "cli:bill", Role: billing.RoleOperator})
-	var sum BillSummary
-	failed := map[int64]bool{}
-	for {
-		ids, err := m.Engine.DueAccounts(ctx, 1000)
-		if err != nil {
-			return sum, err
-		}
-		var todo []int64
-		for _, id := range ids {
-			if !failed[id] {
-				todo = append(todo, id)
-			}
-		}
-		if len(todo) == 0 {
-			return sum, nil
-		}
-		bar := progressbar.NewOptions(len(todo), progressbar.OptionSetWriter(m.Stderr),
-			progressbar.OptionSetDescription("billing"), progressbar.OptionShowCount(),
-			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-		for _, id := range todo {
-			if err := ctx.Err(); err != nil {
-				return sum, err
-			}
-			res, err := m.Engine.BillAccount(ctx, id)
-			if err != nil {
-				failed[id] = true
-				sum.Failed++
-				m.Logger.Error("bill account", slog.Int64("account_id", id), slog.Any("err", err))
-			} else {
-				sum.Accounts++
-			}
-			for _, st := range res.Steps {
-				switch {
-				case st.Invoice != nil:
-					sum.Invoices++
-				case st.Step == engine.StepRenewal:
-					sum.Renewals++
-				case len(st.Credits) > 0:
-					sum.Credits += len(st.Credits)
-				}
-			}
-			_ = bar.Add(1)
-		}
-		_ = bar.Finish()
-	}
+	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(m.Stderr),
+		progressbar.OptionSetDescription("billing accounts"), progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	run, err := m.Engine.RunDue(ctx, engine.RunOptions{Progress: func(s engine.RunSummary) { _ = bar.Set(s.Due) }})
+	_ = bar.Finish()
+	return BillSummary{Accounts: run.Billed, Failed: run.Failed, Invoices: run.Invoices, Renewals: run.Renewals,
+		Credits: run.Credits}, err
 }
 
 func (m *Main) runBill(ctx context.Context) error {
