@@ -113,22 +113,25 @@ func changeMRR(c store.SubscriptionChange) (int64, error) {
 	return m.Amount, err
 }
 
-// accountHistory is one account's subscription changes, in time order.
+// accountHistory is one account's subscription changes, in the order they
+// were recorded.
 type accountHistory struct {
 	ref     AccountRef
 	changes []store.SubscriptionChange
 	mrr     []int64 // the MRR each change sets
 }
 
-// at returns the change in force at t (the last one before it), or nil.
+// at returns the change in force at t: the last one recorded whose time was
+// before t. Not simply the latest time: an account attached to a test clock
+// set in the past has its first change (made on the real clock) dated after
+// the ones its clock made since, and that first change is older than them.
 func (h *accountHistory) at(t time.Time) (int, bool) {
-	i, _ := slices.BinarySearchFunc(h.changes, t, func(c store.SubscriptionChange, t time.Time) int {
-		if c.At.Before(t) {
-			return -1
+	for i := len(h.changes) - 1; i >= 0; i-- {
+		if h.changes[i].At.Before(t) {
+			return i, true
 		}
-		return 1
-	})
-	return i - 1, i > 0
+	}
+	return -1, false
 }
 
 func (h *accountHistory) mrrAt(t time.Time) int64 {
@@ -140,9 +143,8 @@ func (h *accountHistory) mrrAt(t time.Time) int64 {
 
 // hadMRRBefore reports whether any change before t set MRR.
 func (h *accountHistory) hadMRRBefore(t time.Time) bool {
-	i, ok := h.at(t)
-	for ; ok && i >= 0; i-- {
-		if h.mrr[i] > 0 {
+	for i, c := range h.changes {
+		if h.mrr[i] > 0 && c.At.Before(t) {
 			return true
 		}
 	}

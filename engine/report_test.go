@@ -215,3 +215,27 @@ func equal(a, b []int64) bool {
 	}
 	return true
 }
+
+// An account made on the real clock and then put on a test clock set in the
+// past has its first change dated after the ones its clock makes: the change
+// in force is the last recorded whose time has passed, not the latest time.
+func TestReport_MRRWhenTheAccountsClockStartedInThePast(t *testing.T) {
+	forEachStore(t, "2026-06-01T09:00:00Z", func(t *testing.T, b *bundle) {
+		a := b.account(t, "Acme") // on Free, dated 1 Jun
+		b.clock.Set(mustTime("2026-03-01T09:00:00Z"))
+		b.confirm(t, a, premium(billing.Month, 2))
+		b.clock.Set(mustTime("2026-06-15T09:00:00Z"))
+		r, err := b.eng.MRR(b.ctx, reportRequest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.MRR != usd(2000) {
+			t.Errorf("MRR now %v, want $20.00", r.MRR)
+		}
+		for _, m := range r.Months {
+			if m.MRR != usd(2000) {
+				t.Errorf("%s: %v, want $20.00", m.Month, m.MRR)
+			}
+		}
+	})
+}

@@ -67,7 +67,7 @@ type Receivable struct {
 
 // ReportData is what the reports read, for every account or one.
 type ReportData struct {
-	Changes     []SubscriptionChange // by account, then time
+	Changes     []SubscriptionChange // by account, then in the order recorded
 	Lines       []RevenueLine        // by invoice, then position
 	Grants      []CreditGrant
 	Receivables []Receivable // by due date
@@ -120,7 +120,7 @@ func (db *DB) reportChanges(ctx context.Context, tx *sql.Tx, q ReportQuery) ([]S
 		FROM subscription_changes c JOIN accounts ac ON ac.id = c.account_id
 		WHERE c.currency = `+a.add(q.Currency)+` AND c.at <= `+a.add(db.timeArg(q.Through))+
 		accountFilter(&a, "c", q)+`
-		ORDER BY c.account_id, c.at, c.id`, a...)
+		ORDER BY c.account_id, c.id`, a...)
 	if err != nil {
 		return nil, dbError(err, "report subscription changes", "")
 	}
