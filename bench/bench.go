@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -70,9 +71,11 @@ type Result struct {
 	FloorRows     int64
 	Written       []string // "table rows/account"
 	Latency       Latency
-	RunRSS        int64 // bytes: the largest billing process
-	RunRSSSum     int64 // bytes: all billing processes together
-	SelfRSS       int64 // bytes: the bench process
+	RunCPU        time.Duration // user + system time of the billing processes
+	LoadAverage   [2]string     // the machine's 1-minute load average before and after the run
+	RunRSS        int64         // bytes: the largest billing process
+	RunRSSSum     int64         // bytes: all billing processes together
+	SelfRSS       int64         // bytes: the bench process
 	DatabaseBytes int64
 	ServeReady    time.Duration
 	Check         *Check
@@ -272,9 +275,10 @@ func (b *run) do(ctx context.Context) error {
 		return fmt.Errorf("bench: %w", err)
 	}
 	res.Invoices = res.Check.Invoices
-	b.printf("run: korebill bill ×%d: %d invoices in %.2fs (%.1f/s); peak RSS %.0f MB (largest process), %.0f MB (all)\n",
-		cfg.Nodes, res.Invoices, res.Run.Seconds(), res.InvoicesPerSecond(),
+	b.printf("run: korebill bill ×%d: %d invoices in %.2fs (%.1f/s), %.2fs of CPU in korebill; peak RSS %.0f MB (largest process), %.0f MB (all)\n",
+		cfg.Nodes, res.Invoices, res.Run.Seconds(), res.InvoicesPerSecond(), res.RunCPU.Seconds(),
 		float64(res.RunRSS)/(1<<20), float64(res.RunRSSSum)/(1<<20))
+	b.printf("machine: %d CPUs, load average %s before the run, %s after\n", runtime.NumCPU(), res.LoadAverage[0], res.LoadAverage[1])
 	if res.Latency, err = b.c.latency(ctx, before); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -398,6 +402,7 @@ func (b *run) billingRun(ctx context.Context) error {
 		}
 		nodes[i] = node{cmd, log}
 	}
+	b.res.LoadAverage[0] = loadAverage()
 	start := time.Now()
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
@@ -413,8 +418,10 @@ func (b *run) billingRun(ctx context.Context) error {
 	}
 	wg.Wait()
 	b.res.Run = time.Since(start)
+	b.res.LoadAverage[1] = loadAverage()
 	for i, n := range nodes {
 		n.log.Close()
+		b.res.RunCPU += n.cmd.ProcessState.UserTime() + n.cmd.ProcessState.SystemTime()
 		if ru, ok := n.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			rss := ru.Maxrss * 1024
 			b.res.RunRSS = max(b.res.RunRSS, rss)
@@ -531,6 +538,16 @@ func (p *proc) stop() {
 		<-p.exited
 	}
 	p.log.Close()
+}
+
+// loadAverage is the machine's 1-minute load average, "?" where unknown:
+// on a shared machine, what the times were measured under.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // freeAddr is a loopback address with a port free now.
