@@ -82,10 +82,11 @@ type Result struct {
 	HTTP          []HTTPResult
 }
 
-// PeakRSSMB is getrusage's maxrss of the bench and its child processes:
-// the largest of them, in MB.
+// PeakRSSMB is the billing run's peak resident memory in MB: getrusage's
+// maxrss of its processes, added up when there are several (an upper
+// bound of what they held at once). The bench's own is reported apart.
 func (r *Result) PeakRSSMB() float64 {
-	return float64(max(r.RunRSS, r.SelfRSS)) / (1 << 20)
+	return float64(r.RunRSSSum) / (1 << 20)
 }
 
 // InvoicesPerSecond is invoices issued by the run per second of its wall time.
@@ -328,6 +329,7 @@ func (b *run) do(ctx context.Context) error {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
 		res.SelfRSS = ru.Maxrss * 1024
 	}
+	b.printf("bench process: peak RSS %.0f MB (loading, checking, the floor)\n", float64(res.SelfRSS)/(1<<20))
 	ck := res.Check
 	if ck.OK() {
 		b.printf("check: ok: %d accounts, each billed once: %d renewal invoices, paid, %d succeeded payments, numbers %s gapless\n",
