@@ -3,9 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -16,15 +14,19 @@ import (
 
 // HistoryEntry is one row of the Billing History.
 type HistoryEntry struct {
-	Date               string    `json:"date" format:"date" doc:"In the account's time zone."`
-	At                 time.Time `json:"at"`
-	Type               string    `json:"type" enum:"invoice,payment,refund,credit,credit_note"`
-	ID                 int64     `json:"id" doc:"The row's id among its type's (an invoice id, a payment id…)."`
-	Summary            string    `json:"summary" example:"Invoice INV-2026-000012 — Premium, 3 users"`
-	Statement          string    `json:"statement,omitempty" example:"INV-2026-000012" doc:"The invoice or credit note to link to."`
-	ChargeType         string    `json:"charge_type" enum:"card,ach_eft,credit_redeem,refund"`
-	Amount             Amount    `json:"amount" doc:"Signed: an invoice or refund adds to what is owed, a payment or credit note takes from it; a credit moves the credit balance (granted positive, used negative)."`
-	CreditBalanceAfter Amount    `json:"credit_balance_after"`
+	Date       string    `json:"date" format:"date" doc:"In the account's time zone."`
+	At         time.Time `json:"at"`
+	Type       string    `json:"type" enum:"invoice,payment,refund,credit,credit_note"`
+	ID         int64     `json:"id" doc:"The row's id among its type's (an invoice id, a payment id…)."`
+	Summary    string    `json:"summary" example:"Invoice INV-2026-000012 — Premium, 3 users"`
+	Statement  string    `json:"statement,omitempty" example:"INV-2026-000012" doc:"The invoice or credit note to link to."`
+	PDF        string    `json:"pdf,omitempty" example:"/v1/accounts/KB-000001/invoices/INV-2026-000012/statement.pdf" doc:"The statement's PDF, on every invoice and credit note row."`
+	ChargeType string    `json:"charge_type" enum:"card,ach_eft,credit_redeem,refund,credit_note,signup_credit,inactivity_credit,credit_adjustment" doc:"How an invoice was paid, a payment's method, or what a credit is."`
+	Status     string    `json:"status,omitempty" enum:"paid,open,failed,void,issued,succeeded,refunded" doc:"An invoice's paid, open, failed (its last payment attempt failed) or void; a credit note's issued; a payment's or refund's. Absent on a credit."`
+	Amount     Amount    `json:"amount" doc:"Signed: what the row adds to (an invoice at its total, a refund) or takes from (a payment, a refund's credit note) what the account owes; the amounts of all rows sum to what it owes. Zero on a credit row and on a credit note to the credit balance."`
+	Credit     Amount    `json:"credit" doc:"How the row moved the credit balance: the credits an invoice applied (negative), a credit granted or a credit note to the balance (positive); zero otherwise."`
+	// CreditBalanceAfter moves only on rows whose credit is not zero.
+	CreditBalanceAfter Amount `json:"credit_balance_after" doc:"The credit balance after the row; it moves only on rows with a credit."`
 }
 
 type historyInput struct {
@@ -56,9 +58,6 @@ type historyCSVOutput struct {
 	Body               []byte
 }
 
-// maxHistoryCSVRows bounds one export.
-const maxHistoryCSVRows = 100000
-
 func historyQuery(from, to, types string) (engine.HistoryQuery, error) {
 	var q engine.HistoryQuery
 	var v billing.Validation
@@ -82,10 +81,14 @@ func historyQuery(from, to, types string) (engine.HistoryQuery, error) {
 	return q, v.Err()
 }
 
-func toHistoryEntry(e engine.HistoryEntry) HistoryEntry {
-	return HistoryEntry{Date: e.Date.String(), At: e.At, Type: string(e.Type), ID: e.ID, Summary: e.Summary,
-		Statement: e.Statement, ChargeType: e.ChargeType, Amount: toAmount(e.Amount),
-		CreditBalanceAfter: toAmount(e.CreditBalanceAfter)}
+func toHistoryEntry(account string, e engine.HistoryEntry) HistoryEntry {
+	out := HistoryEntry{Date: e.Date.String(), At: e.At, Type: string(e.Type), ID: e.ID, Summary: e.Summary,
+		Statement: e.Statement, ChargeType: e.ChargeType, Status: e.Status, Amount: toAmount(e.Amount),
+		Credit: toAmount(e.Credit), CreditBalanceAfter: toAmount(e.CreditBalanceAfter)}
+	if e.Statement != "" && (e.Type == "invoice" || e.Type == "credit_note") {
+		out.PDF = "/v1/accounts/" + account + "/invoices/" + e.Statement + "/statement.pdf"
+	}
+	return out
 }
 
 func (s *Server) registerHistory() {
@@ -113,7 +116,7 @@ func (s *Server) registerHistory() {
 		out := &historyOutput{}
 		out.Body.Items = make([]HistoryEntry, 0, len(page.Entries))
 		for _, e := range page.Entries {
-			out.Body.Items = append(out.Body.Items, toHistoryEntry(e))
+			out.Body.Items = append(out.Body.Items, toHistoryEntry(a.Number, e))
 		}
 		out.Body.NextCursor = page.NextCursor
 		return out, nil
@@ -122,8 +125,9 @@ func (s *Server) registerHistory() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "export-billing-history", Method: http.MethodGet, Path: "/v1/accounts/{number}/history.csv",
 		Summary: "Export the billing history as CSV", Tags: tags,
-		Description: "The same rows as the history, with the same filters, all of them, as CSV with a header row; amounts " +
-			"are decimals in the currency's unit (-25.00).",
+		Description: "The same rows as the history, with the same filters, all of them, oldest first, as CSV with a header " +
+			"row — date, type, details, statement, charge_type, status, amount, credit, credit_balance, currency — the same " +
+			"file as the console's Export CSV; amounts are decimals in the currency's unit (-25.00).",
 		Responses: map[string]*huma.Response{
 			"200": {Description: "The history", Content: map[string]*huma.MediaType{"text/csv": {Schema: &huma.Schema{Type: "string"}}}},
 		},
@@ -137,33 +141,10 @@ func (s *Server) registerHistory() {
 			return nil, s.problem(ctx, err)
 		}
 		var buf bytes.Buffer
-		w := csv.NewWriter(&buf)
-		_ = w.Write([]string{"date", "type", "summary", "statement", "charge_type", "amount", "currency", "credit_balance_after"})
-		q.Limit = 1000
-		for rows := 0; ; {
-			page, err := s.Engine.History(ctx, a.ID, q)
-			if err != nil {
-				return nil, s.problem(ctx, err)
-			}
-			for _, e := range page.Entries {
-				_ = w.Write([]string{e.Date.String(), string(e.Type), e.Summary, e.Statement, e.ChargeType, e.Amount.Decimal(),
-					e.Amount.Currency, e.CreditBalanceAfter.Decimal()})
-			}
-			rows += len(page.Entries)
-			if page.NextCursor == "" {
-				break
-			}
-			if rows >= maxHistoryCSVRows {
-				return nil, s.problem(ctx, billing.ReasonErrorf(billing.EINVALID, "export_too_large",
-					"More than %s rows; export a shorter range of days.", strconv.Itoa(maxHistoryCSVRows)))
-			}
-			q.Cursor = page.NextCursor
-		}
-		w.Flush()
-		if err := w.Error(); err != nil {
+		if err := s.Engine.WriteHistoryCSV(ctx, &buf, a.ID, q); err != nil {
 			return nil, s.problem(ctx, err)
 		}
 		return &historyCSVOutput{ContentType: "text/csv; charset=utf-8",
-			ContentDisposition: `attachment; filename="` + a.Number + `-history.csv"`, Body: buf.Bytes()}, nil
+			ContentDisposition: `attachment; filename="` + engine.HistoryCSVFilename(a.Number) + `"`, Body: buf.Bytes()}, nil
 	})
 }

@@ -193,33 +193,40 @@ func TestPaymentsAPI_DecliningCardToSuspensionAndBackWithHistory(t *testing.T) {
 		for _, it := range items {
 			e := it.(map[string]any)
 			amount, _ := money(t, e["amount"])
+			credit, _ := money(t, e["credit"])
 			bal, _ := money(t, e["credit_balance_after"])
-			got = append(got, fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d", e["date"], e["type"], e["summary"], e["statement"], e["charge_type"], amount, bal))
+			got = append(got, fmt.Sprintf("%s|%s|%s|%s|%s|%v|%d|%d|%d|%v", e["date"], e["type"], e["summary"], e["statement"],
+				e["charge_type"], e["status"], amount, credit, bal, e["pdf"]))
 		}
 		want := []string{
-			"2026-03-10|invoice|Invoice INV-2026-000001 — Premium, 3 users|INV-2026-000001|card|3000|0",
-			"2026-03-17|payment|Payment by Visa •••• 4242|INV-2026-000001|card|-3000|0",
-			"2026-03-17|credit_note|Credit note INV-2026-000002 for INV-2026-000001|INV-2026-000002|refund|-500|0",
-			"2026-03-17|refund|Refund to Visa •••• 4242 (credit note INV-2026-000002)|INV-2026-000001|refund|500|0",
+			"2026-03-10|invoice|Invoice INV-2026-000001 — Premium, 3 users|INV-2026-000001|card|paid|3000|0|0|/v1/accounts/" + n + "/invoices/INV-2026-000001/statement.pdf",
+			"2026-03-17|payment|Payment by Visa •••• 4242|INV-2026-000001|card|succeeded|-3000|0|0|<nil>",
+			"2026-03-17|credit_note|Credit note INV-2026-000002 for INV-2026-000001|INV-2026-000002|refund|issued|-500|0|0|/v1/accounts/" + n + "/invoices/INV-2026-000002/statement.pdf",
+			"2026-03-17|refund|Refund to Visa •••• 4242 (credit note INV-2026-000002)|INV-2026-000001|refund|succeeded|500|0|0|<nil>",
 		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("history:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
+		// The export is the console's format: the same columns, the same rows.
 		rows := b.csv(t, "/v1/accounts/"+n+"/history.csv", viewer)
-		if strings.Join(rows[0], ",") != "date,type,summary,statement,charge_type,amount,currency,credit_balance_after" || len(rows) != len(items)+1 {
+		if strings.Join(rows[0], ",") != "date,type,details,statement,charge_type,status,amount,credit,credit_balance,currency" ||
+			len(rows) != len(items)+1 {
 			t.Fatalf("csv = %v", rows)
 		}
 		for i, it := range items {
 			e := it.(map[string]any)
 			r := rows[i+1]
 			amount, _ := money(t, e["amount"])
+			credit, _ := money(t, e["credit"])
+			bal, _ := money(t, e["credit_balance_after"])
 			if r[0] != e["date"] || r[1] != e["type"] || r[2] != e["summary"] || r[3] != e["statement"] || r[4] != e["charge_type"] ||
-				r[5] != billing.NewMoney(amount, "USD").Decimal() || r[6] != "USD" || r[7] != "0.00" {
+				r[5] != e["status"] || r[6] != billing.NewMoney(amount, "USD").Decimal() || r[7] != billing.NewMoney(credit, "USD").Decimal() ||
+				r[8] != billing.NewMoney(bal, "USD").Decimal() || r[9] != "USD" {
 				t.Errorf("csv row %d = %v, json %v", i+1, r, e)
 			}
 		}
-		if rows[2][5] != "-30.00" {
-			t.Errorf("payment amount in csv = %s, want -30.00", rows[2][5])
+		if rows[2][6] != "-30.00" {
+			t.Errorf("payment amount in csv = %s, want -30.00", rows[2][6])
 		}
 		filtered := b.csv(t, "/v1/accounts/"+n+"/history.csv?type=payment,refund&from=2026-03-17&to=2026-03-17", viewer)
 		if len(filtered) != 3 || filtered[1][1] != "payment" || filtered[2][1] != "refund" {

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -509,7 +510,7 @@ func TestHistory_RowsFilterPagingAndCSV(t *testing.T) {
 		if status != 200 {
 			t.Fatalf("history: %d", status)
 		}
-		says(t, body, "Date Transaction Details Charge Type Amount Credits Balance", "Showing 1–25 of 31 transactions",
+		says(t, body, "Date Transaction Details Charge Type Status Amount Credits Credits Balance Statement", "Showing 1–25 of 31 transactions",
 			"Invoice "+invs[0].Number, "Card", "Older →")
 		if !strings.Contains(body, `href="/accounts/`+n+`/invoices/`+invs[0].Number+`"`) {
 			t.Fatal("no link to the newest statement")
@@ -532,19 +533,34 @@ func TestHistory_RowsFilterPagingAndCSV(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" || !strings.Contains(resp.Header.Get("Content-Disposition"), "billing-history-"+n+".csv") {
+		if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" || !strings.Contains(resp.Header.Get("Content-Disposition"), n+"-billing-history.csv") {
 			t.Fatalf("CSV headers: %s, %s", ct, resp.Header.Get("Content-Disposition"))
 		}
-		records, err := csv.NewReader(resp.Body).ReadAll()
+		raw, err := io.ReadAll(resp.Body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(records) != 3 || strings.Join(records[0], ",") != "date,type,transaction_details,statement,charge_type,amount,currency,credits_balance" {
+		records, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(records) != 3 || strings.Join(records[0], ",") != "date,type,details,statement,charge_type,status,amount,credit,credit_balance,currency" {
 			t.Fatalf("CSV: %q", records)
 		}
-		last := records[2] // oldest last: the purchase
-		if last[0] != "2027-03-10" || last[1] != "invoice" || last[3] != invs[30].Number || last[4] != "Card" || last[5] != "10.00" || last[6] != "USD" {
-			t.Fatalf("CSV row: %q", last)
+		first := records[1] // oldest first, as the API's: the purchase, whose charge failed (no card)
+		if first[0] != "2027-03-10" || first[1] != "invoice" || first[3] != invs[30].Number || first[4] != "card" || first[5] != "failed" ||
+			first[6] != "10.00" || first[9] != "USD" {
+			t.Fatalf("CSV row: %q", first)
+		}
+		// One export, one code path: the console's file is the engine's,
+		// byte for byte, which the API serves too.
+		from := billing.NewDate(2027, 3, 10)
+		var same bytes.Buffer
+		if err := b.eng.WriteHistoryCSV(opsCtx(), &same, b.acme.ID, engine.HistoryQuery{From: &from, To: &from}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(raw, same.Bytes()) {
+			t.Errorf("the console's CSV:\n%s\nthe engine's:\n%s", raw, same.Bytes())
 		}
 	})
 }

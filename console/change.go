@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -32,6 +33,7 @@ type Engine interface {
 	FindCredits(ctx context.Context, accountID int64, limit, offset int) ([]*engine.CreditTransaction, int, error)
 	FindInvoiceByNumber(ctx context.Context, number string) (*billing.Invoice, error)
 	History(ctx context.Context, accountID int64, q engine.HistoryQuery) (*engine.HistoryPage, error)
+	WriteHistoryCSV(ctx context.Context, w io.Writer, accountID int64, q engine.HistoryQuery) error
 	PaymentMethods(ctx context.Context, accountID int64) ([]*store.PaymentMethod, error)
 	InvoicePaymentMethod(ctx context.Context, inv *billing.Invoice) (string, error)
 	PayInvoice(ctx context.Context, invoiceID int64) (*engine.PaymentResult, error)

@@ -1,7 +1,7 @@
 package console
 
 import (
-	"encoding/csv"
+	"bytes"
 	"html/template"
 	"net/http"
 	"slices"
@@ -34,6 +34,10 @@ var chargeTypeLabels = map[string]string{
 	string(billing.InvoicePaymentACH):    "ACH / EFT",
 	string(billing.InvoicePaymentCredit): "Credit redeem",
 	string(billing.InvoicePaymentRefund): "Refund",
+	engine.ChargeSignupCredit:            "Signup credit",
+	engine.ChargeInactivityCredit:        "Inactivity credit",
+	engine.ChargeCreditAdjustment:        "Credit adjustment",
+	engine.ChargeCreditNote:              "Credit note",
 }
 
 func chargeTypeLabel(t string) string {
@@ -46,16 +50,8 @@ func chargeTypeLabel(t string) string {
 // historyRows returns the account's history that the filter keeps, newest
 // first.
 func (s *Server) historyRows(r *http.Request, a *billing.Account, f historyFilter) ([]engine.HistoryEntry, error) {
-	q := engine.HistoryQuery{Limit: 1000}
-	if !f.from.IsZero() {
-		q.From = &f.from
-	}
-	if !f.to.IsZero() {
-		q.To = &f.to
-	}
-	if f.Type != "" {
-		q.Types = []string{f.Type}
-	}
+	q := f.query()
+	q.Limit = 1000
 	var rows []engine.HistoryEntry
 	for {
 		page, err := s.Engine.History(r.Context(), a.ID, q)
@@ -81,6 +77,21 @@ type historyFilter struct {
 }
 
 const historyPageSize = 25
+
+// query is the engine's query for the filter.
+func (f historyFilter) query() engine.HistoryQuery {
+	var q engine.HistoryQuery
+	if !f.from.IsZero() {
+		q.From = &f.from
+	}
+	if !f.to.IsZero() {
+		q.To = &f.to
+	}
+	if f.Type != "" {
+		q.Types = []string{f.Type}
+	}
+	return q
+}
 
 func historyFilterFrom(r *http.Request) (historyFilter, map[string]string) {
 	q := r.URL.Query()
@@ -180,26 +191,12 @@ func (s *Server) handleHistoryCSV(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusUnprocessableEntity, "This export could not be made", "The filter is not right: correct it on the Billing History page, then export again.")
 		return
 	}
-	rows, err := s.historyRows(r, a, f)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := s.Engine.WriteHistoryCSV(r.Context(), &buf, a.ID, f.query()); err != nil {
 		s.error(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="billing-history-`+a.Number+`.csv"`)
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"date", "type", "transaction_details", "statement", "charge_type", "amount", "currency", "credits_balance"})
-	for _, row := range rows {
-		_ = cw.Write([]string{row.Date.String(), string(row.Type), csvText(row.Summary), csvText(row.Statement),
-			chargeTypeLabel(row.ChargeType), row.Amount.Decimal(), row.Amount.Currency, row.CreditBalanceAfter.Decimal()})
-	}
-	cw.Flush()
-}
-
-// csvText keeps a spreadsheet from reading a text cell as a formula.
-func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
+	w.Header().Set("Content-Disposition", `attachment; filename="`+engine.HistoryCSVFilename(a.Number)+`"`)
+	_, _ = w.Write(buf.Bytes())
 }

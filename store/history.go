@@ -27,10 +27,11 @@ const (
 	HistoryRefund     HistoryKind = "refund"
 )
 
-// historyRank orders the kinds of rows at the same instant: an invoice
-// before the credit it used, a payment after the invoice it pays.
+// historyRank orders the kinds of rows at the same instant: a credit
+// granted before the invoice that may use it, an invoice before its
+// payment, a payment before its refund.
 var historyRank = map[HistoryKind]int{
-	HistoryInvoice: 0, HistoryCreditNote: 1, HistoryCredit: 2, HistoryPayment: 3, HistoryRefund: 4,
+	HistoryCredit: 0, HistoryInvoice: 1, HistoryCreditNote: 2, HistoryPayment: 3, HistoryRefund: 4,
 }
 
 // Valid reports whether k is a known kind.
@@ -57,13 +58,25 @@ type HistoryFilter struct {
 
 // HistoryRow is one line of the billing history, as stored; the engine
 // words its summary.
+//
+// Amount is what the row adds to what the account owes (an invoice's
+// total, a refund) or takes from it (a payment, a refund's credit note);
+// Credit is how it moved the credit balance. An invoice's row carries the
+// credits it applied (negative) and, when its total is negative, the credit
+// that went to the balance; a credit note to the credit balance owes
+// nothing back and moves the balance by its amount; a credit row (a signup
+// or inactivity credit, an operator's adjustment) moves only the balance.
+// So the amounts of an account's rows sum to what it owes, and the credit
+// balance moves only on rows with a Credit.
 type HistoryRow struct {
 	At        time.Time
 	Kind      HistoryKind
 	ID        int64 // of the row in its own table
 	Amount    billing.Money
+	Credit    billing.Money
 	Statement string // the invoice (or credit note) number it belongs to
-	// ChargeType: card, ach_eft, credit_redeem or refund.
+	// ChargeType: card, ach_eft, credit_redeem or refund; for a credit row
+	// its reason (signup, inactivity, adjustment, …).
 	ChargeType string
 	// Detail: an invoice's first charge line, a credit's description, a
 	// payment's method ("Visa •••• 4242"), a credit note's corrected
@@ -71,42 +84,67 @@ type HistoryRow struct {
 	Detail string
 	// Extra: an invoice's kind, a bank transfer's reference, a refund's
 	// credit note, a payment's trigger.
-	Extra        string
+	Extra string
+	// Status: an invoice's (draft, open, paid, void, uncollectible) or
+	// failed when its last payment attempt failed; a payment's or refund's.
+	Status       string
 	CreditAfter  billing.Money // the credit balance after the row
 	InvoiceKind  billing.InvoiceKind
 	PaymentState PaymentStatus
 }
 
+// historyUnion reads every row of the account's history. Each movement of
+// the credit balance belongs to exactly one row: the credits an invoice
+// applied, the credit a negative invoice or a credit note gave, to that
+// invoice's row ("folded"); every other movement to a credit row of its
+// own. The balance after a row is the running sum of the credit over the
+// rows in order, so it moves only on a row that moved it.
 const historyUnion = `
-	SELECT i.finalized_at AS at, 0 AS rank, 'invoice' AS kind, i.id AS id, i.total AS amount, i.currency AS currency,
-		coalesce(i.number, '') AS statement, i.payment_type AS charge_type,
-		coalesce((SELECT l.description FROM invoice_lines l WHERE l.invoice_id = i.id AND l.kind = 'charge'
-			ORDER BY l.position LIMIT 1), '') AS detail,
-		i.kind AS extra, CAST(NULL AS bigint) AS balance, '' AS state
-	FROM invoices i
-	WHERE i.account_id = $1 AND i.kind <> 'credit_note' AND i.status IN ('open', 'paid', 'uncollectible')
-		AND i.finalized_at IS NOT NULL
-	UNION ALL
-	SELECT n.finalized_at, 1, 'credit_note', n.id, n.total, n.currency, coalesce(n.number, ''), n.payment_type,
-		coalesce(c.number, ''), '', CAST(NULL AS bigint), ''
-	FROM invoices n LEFT JOIN invoices c ON c.id = n.corrects_invoice_id
-	WHERE n.account_id = $1 AND n.kind = 'credit_note' AND n.status IN ('open', 'paid') AND n.finalized_at IS NOT NULL
-	UNION ALL
-	SELECT t.created_at, 2, 'credit', t.id, t.amount, t.currency, coalesce(i.number, ''), 'credit_redeem',
-		t.description, t.reason, t.balance_after, ''
-	FROM credit_transactions t LEFT JOIN invoices i ON i.id = t.invoice_id
-	WHERE t.account_id = $1
-	UNION ALL
-	SELECT p.resolved_at, 3, 'payment', p.id, -p.amount, p.currency, i.number,
-		CASE p.method WHEN 'ach' THEN 'ach_eft' ELSE 'card' END, p.method_label, p.reference, CAST(NULL AS bigint), p.status
-	FROM payments p JOIN invoices i ON i.id = p.invoice_id
-	WHERE p.account_id = $1 AND p.status IN ('succeeded', 'refunded') AND p.resolved_at IS NOT NULL
-	UNION ALL
-	SELECT r.resolved_at, 4, 'refund', r.id, r.amount, r.currency, i.number, 'refund', p.method_label,
-		coalesce(n.number, ''), CAST(NULL AS bigint), r.status
-	FROM refunds r JOIN invoices i ON i.id = r.invoice_id JOIN payments p ON p.id = r.payment_id
-		LEFT JOIN invoices n ON n.id = r.credit_note_id
-	WHERE r.account_id = $1 AND r.status = 'succeeded' AND r.resolved_at IS NOT NULL`
+	WITH folded AS (
+		SELECT c.invoice_id, CAST(sum(c.amount) AS bigint) AS credit,
+			CAST(sum(CASE WHEN c.amount > 0 THEN c.amount ELSE 0 END) AS bigint) AS granted
+		FROM credit_transactions c
+		WHERE c.account_id = $1 AND c.invoice_id IS NOT NULL AND c.reason IN ('applied', 'change_credit', 'refund')
+		GROUP BY c.invoice_id
+	), hist AS (
+		SELECT i.finalized_at AS at, 1 AS rank, 'invoice' AS kind, i.id AS id,
+			CASE WHEN i.status = 'void' THEN 0 ELSE i.total + coalesce(f.granted, 0) END AS amount,
+			coalesce(f.credit, 0) AS credit, i.currency AS currency,
+			coalesce(i.number, '') AS statement, i.payment_type AS charge_type,
+			coalesce((SELECT l.description FROM invoice_lines l WHERE l.invoice_id = i.id AND l.kind = 'charge'
+				ORDER BY l.position LIMIT 1), '') AS detail,
+			i.kind AS extra,
+			CASE WHEN i.status = 'uncollectible' OR (i.status = 'open' AND (SELECT p.status FROM payments p
+				WHERE p.invoice_id = i.id ORDER BY p.id DESC LIMIT 1) = 'failed') THEN 'failed' ELSE i.status END AS state
+		FROM invoices i LEFT JOIN folded f ON f.invoice_id = i.id
+		WHERE i.account_id = $1 AND i.kind <> 'credit_note' AND i.status IN ('open', 'paid', 'uncollectible', 'void')
+			AND i.finalized_at IS NOT NULL
+		UNION ALL
+		SELECT n.finalized_at, 2, 'credit_note', n.id, n.total + coalesce(f.granted, 0), coalesce(f.credit, 0), n.currency,
+			coalesce(n.number, ''), n.payment_type, coalesce(c.number, ''),
+			CASE WHEN f.granted > 0 THEN 'credit_balance' ELSE '' END, n.status
+		FROM invoices n LEFT JOIN invoices c ON c.id = n.corrects_invoice_id LEFT JOIN folded f ON f.invoice_id = n.id
+		WHERE n.account_id = $1 AND n.kind = 'credit_note' AND n.status IN ('open', 'paid') AND n.finalized_at IS NOT NULL
+		UNION ALL
+		SELECT t.created_at, 0, 'credit', t.id, 0, t.amount, t.currency, coalesce(i.number, ''), t.reason,
+			t.description, t.reason, ''
+		FROM credit_transactions t LEFT JOIN invoices i ON i.id = t.invoice_id
+		WHERE t.account_id = $1 AND NOT (t.invoice_id IS NOT NULL AND t.reason IN ('applied', 'change_credit', 'refund'))
+		UNION ALL
+		SELECT p.resolved_at, 3, 'payment', p.id, -p.amount, 0, p.currency, i.number,
+			CASE p.method WHEN 'ach' THEN 'ach_eft' ELSE 'card' END, p.method_label, p.reference, p.status
+		FROM payments p JOIN invoices i ON i.id = p.invoice_id
+		WHERE p.account_id = $1 AND p.status IN ('succeeded', 'refunded') AND p.resolved_at IS NOT NULL
+		UNION ALL
+		SELECT r.resolved_at, 4, 'refund', r.id, r.amount, 0, r.currency, i.number, 'refund', p.method_label,
+			coalesce(n.number, ''), r.status
+		FROM refunds r JOIN invoices i ON i.id = r.invoice_id JOIN payments p ON p.id = r.payment_id
+			LEFT JOIN invoices n ON n.id = r.credit_note_id
+		WHERE r.account_id = $1 AND r.status = 'succeeded' AND r.resolved_at IS NOT NULL
+	)
+	SELECT hist.*, CAST(sum(hist.credit) OVER (ORDER BY hist.at, hist.rank, hist.id ROWS UNBOUNDED PRECEDING) AS bigint)
+		AS balance
+	FROM hist`
 
 // FindHistory returns up to Limit history rows after the cursor, oldest
 // first, and whether more follow.
@@ -138,9 +176,8 @@ func (db *DB) FindHistory(ctx context.Context, f HistoryFilter) ([]*HistoryRow, 
 		at, rank, id := a.add(db.timeArg(c.At)), a.add(historyRank[c.Kind]), a.add(c.ID)
 		where = append(where, "(h.at > "+at+" OR (h.at = "+at+" AND (h.rank > "+rank+" OR (h.rank = "+rank+" AND h.id > "+id+"))))")
 	}
-	q := `SELECT h.at, h.kind, h.id, h.amount, h.currency, h.statement, h.charge_type, h.detail, h.extra, h.state,
-			coalesce(h.balance, (SELECT c.balance_after FROM credit_transactions c
-				WHERE c.account_id = $1 AND c.created_at <= h.at ORDER BY c.created_at DESC, c.id DESC LIMIT 1), 0)
+	q := `SELECT h.at, h.kind, h.id, h.amount, h.credit, h.currency, h.statement, h.charge_type, h.detail, h.extra,
+			h.state, h.balance
 		FROM (` + historyUnion + `) h`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -157,12 +194,15 @@ func (db *DB) FindHistory(ctx context.Context, f HistoryFilter) ([]*HistoryRow, 
 		for rows.Next() {
 			var r HistoryRow
 			var state string
-			if err := rows.Scan(scanTime(&r.At), &r.Kind, &r.ID, &r.Amount.Amount, &r.Amount.Currency, &r.Statement,
-				&r.ChargeType, &r.Detail, &r.Extra, &state, &r.CreditAfter.Amount); err != nil {
+			if err := rows.Scan(scanTime(&r.At), &r.Kind, &r.ID, &r.Amount.Amount, &r.Credit.Amount, &r.Amount.Currency,
+				&r.Statement, &r.ChargeType, &r.Detail, &r.Extra, &state, &r.CreditAfter.Amount); err != nil {
 				return dbError(err, "find history", "")
 			}
-			r.CreditAfter.Currency = r.Amount.Currency
-			r.PaymentState = PaymentStatus(state)
+			r.Credit.Currency, r.CreditAfter.Currency = r.Amount.Currency, r.Amount.Currency
+			r.Status = state
+			if r.Kind == HistoryPayment || r.Kind == HistoryRefund {
+				r.PaymentState = PaymentStatus(state)
+			}
 			if r.Kind == HistoryInvoice {
 				r.InvoiceKind = billing.InvoiceKind(r.Extra)
 			}
