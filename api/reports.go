@@ -116,6 +116,13 @@ func (s *Server) registerReports() {
 		func(ctx context.Context, r engine.ReportRequest) (*engine.ReceivablesReport, error) {
 			return s.Engine.Receivables(ctx, r)
 		}, (*engine.ReceivablesReport).Rows)
+	registerReport(s, "collections", "Invoiced against collected, the dunning funnel and renewals due",
+		"Per month: the totals of the invoices issued and the payments that succeeded, less refunds. What became of the "+
+			"invoices whose card payment failed in the months: recovered by a retry, by a new card or otherwise, still "+
+			"open, suspended or written off. The paid subscriptions renewing in the next 30 days, at their list price.",
+		func(ctx context.Context, r engine.ReportRequest) (*engine.CollectionsReport, error) {
+			return s.Engine.Collections(ctx, r)
+		}, (*engine.CollectionsReport).Rows)
 }
 
 // registerReport registers a report at /v1/reports/{id} (JSON) and

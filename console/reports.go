@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ type Reports interface {
 	MRR(ctx context.Context, r engine.ReportRequest) (*engine.MRRReport, error)
 	Revenue(ctx context.Context, r engine.ReportRequest) (*engine.RevenueReport, error)
 	Receivables(ctx context.Context, r engine.ReportRequest) (*engine.ReceivablesReport, error)
+	Collections(ctx context.Context, r engine.ReportRequest) (*engine.CollectionsReport, error)
 }
 
 var _ Reports = (*engine.Engine)(nil)
@@ -47,10 +49,11 @@ type dashboardPage struct {
 	MRR         *engine.MRRReport
 	Revenue     *engine.RevenueReport
 	Receivables *engine.ReceivablesReport
+	Collections *engine.CollectionsReport
 	Top         []engine.RevenueSeries
 	Months      []string // the revenue report's months, as the charts label them
 
-	MRRChart, MovementChart, RevenueChart, AgingChart template.HTML
+	MRRChart, MovementChart, RevenueChart, AgingChart, CollectedChart, FunnelChart template.HTML
 }
 
 // monthLabel turns "2026-05" into "May 26".
@@ -88,6 +91,10 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Receivables, err = rep.Receivables(ctx, req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if d.Collections, err = rep.Collections(ctx, req); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -138,6 +145,25 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	d.AgingChart = barChart{ID: "aging-chart", Title: "Receivables by days past due", Labels: labels,
 		Series: []chartSeries{aging}, Format: format}.SVG()
 
+	labels = nil
+	billed := chartSeries{Name: "Invoiced", Class: "s-invoiced"}
+	collected := chartSeries{Name: "Collected", Class: "s-collected"}
+	for _, m := range d.Collections.Months {
+		labels = append(labels, monthLabel(m.Month))
+		billed.Values = append(billed.Values, m.Invoiced.Amount)
+		collected.Values = append(collected.Values, m.Collected.Amount)
+	}
+	d.CollectedChart = barChart{ID: "collected-chart", Title: "Invoiced and collected per month", Labels: labels,
+		Series: []chartSeries{billed, collected}, Format: format}.SVG()
+	labels = nil
+	funnel := chartSeries{Name: "Invoices", Class: "s-funnel"}
+	for _, st := range d.Collections.Dunning {
+		labels = append(labels, dunningLabel(st.Stage))
+		funnel.Values = append(funnel.Values, int64(st.Invoices))
+	}
+	d.FunnelChart = barChart{ID: "funnel-chart", Title: "Invoices whose card payment failed, and what became of them",
+		Labels: labels, Series: []chartSeries{funnel}, Format: func(v int64) string { return strconv.FormatInt(v, 10) }}.SVG()
+
 	s.render(w, r, http.StatusOK, "operator_dashboard", &view{Title: "Dashboard", Section: "dashboard", Data: d})
 }
 
@@ -162,6 +188,13 @@ func (s *Server) handleReportCSV(w http.ResponseWriter, r *http.Request) {
 		rows = v.Rows()
 	case "revenue.csv":
 		v, err := rep.Revenue(ctx, req)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		rows = v.Rows()
+	case "collections.csv":
+		v, err := rep.Collections(ctx, req)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -205,6 +238,26 @@ func movementLabel(m billing.Movement) string {
 	return string(m)
 }
 
+func dunningLabel(stage string) string {
+	switch stage {
+	case engine.DunningFailed:
+		return "Failed"
+	case engine.DunningRecoveredRetry:
+		return "Paid on a retry"
+	case engine.DunningRecoveredCard:
+		return "Paid by a new card"
+	case engine.DunningRecoveredOther:
+		return "Paid otherwise"
+	case engine.DunningStillOpen:
+		return "Still open"
+	case engine.DunningSuspended:
+		return "Suspended"
+	case engine.DunningWrittenOff:
+		return "Written off"
+	}
+	return stage
+}
+
 func agingLabel(b billing.AgingBucket) string {
 	if b == billing.AgingCurrent {
 		return "Current"
@@ -215,5 +268,6 @@ func agingLabel(b billing.AgingBucket) string {
 func init() {
 	funcs["movementLabel"] = movementLabel
 	funcs["agingLabel"] = agingLabel
+	funcs["dunningLabel"] = dunningLabel
 	funcs["monthLabel"] = monthLabel
 }

@@ -66,7 +66,19 @@ func TestDashboard_MRRRevenueAndReceivablesWithTheAccountsBehindThem(t *testing.
 		}
 		// The charts are inline SVG with a text alternative and no style
 		// attribute (the CSP forbids them).
-		if n := strings.Count(body, `<svg class="chart"`); n != 4 || strings.Contains(body, "style=") {
+		// Collections: the $30.00 was invoiced and its payment failed; the
+		// renewal on 10 Apr is past the 30 days from 10 Mar (to 8 Apr).
+		if row := rowText(t, body, "collections-table", "Mar 27"); row != "Mar 27 $30.00 $0.00" {
+			t.Errorf("March's collections row: %q", row)
+		}
+		if row := rowText(t, body, "dunning-table", "Failed"); row != "Failed 1 Acme Corp" {
+			t.Errorf("the funnel's top: %q", row)
+		}
+		if row := rowText(t, body, "dunning-table", "Still open"); row != "Still open 1 Acme Corp" {
+			t.Errorf("still open: %q", row)
+		}
+		says(t, body, "0 renewals from Mar 10, 2027 to Apr 8, 2027")
+		if n := strings.Count(body, `<svg class="chart"`); n != 6 || strings.Contains(body, "style=") {
 			t.Errorf("%d charts; style attribute: %v", n, strings.Contains(body, "style="))
 		}
 		says(t, body, "MRR at each month's end, last 12 months")

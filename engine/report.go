@@ -185,7 +185,8 @@ func histories(changes []store.SubscriptionChange) ([]*accountHistory, map[int64
 // movements of a month always add up to the change of MRR over it.
 func (e *Engine) MRR(ctx context.Context, r ReportRequest) (*MRRReport, error) {
 	r = e.reportRequest(r)
-	data, err := e.db.ReportData(ctx, store.ReportQuery{AccountID: r.AccountID, Currency: r.Currency, Through: r.AsOf})
+	data, err := e.db.ReportData(ctx, store.ReportQuery{Parts: store.ReportChanges, AccountID: r.AccountID,
+		Currency: r.Currency, Through: r.AsOf})
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +300,8 @@ func recognition(amount billing.Money, p billing.Period, issued billing.Date) []
 // Revenue computes the revenue report.
 func (e *Engine) Revenue(ctx context.Context, r ReportRequest) (*RevenueReport, error) {
 	r = e.reportRequest(r)
-	data, err := e.db.ReportData(ctx, store.ReportQuery{AccountID: r.AccountID, Currency: r.Currency, Through: r.AsOf})
+	data, err := e.db.ReportData(ctx, store.ReportQuery{Parts: store.ReportChanges | store.ReportLines | store.ReportGrants,
+		AccountID: r.AccountID, Currency: r.Currency, Through: r.AsOf})
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +427,8 @@ type ReceivableAt struct {
 // date).
 func (e *Engine) Receivables(ctx context.Context, r ReportRequest) (*ReceivablesReport, error) {
 	r = e.reportRequest(r)
-	data, err := e.db.ReportData(ctx, store.ReportQuery{AccountID: r.AccountID, Currency: r.Currency, Through: r.AsOf})
+	data, err := e.db.ReportData(ctx, store.ReportQuery{Parts: store.ReportReceivables, AccountID: r.AccountID,
+		Currency: r.Currency, Through: r.AsOf})
 	if err != nil {
 		return nil, err
 	}
@@ -502,6 +505,167 @@ func (r *ReceivablesReport) Rows() [][]string {
 	for _, i := range r.Invoices {
 		rows = append(rows, []string{i.Invoice, i.Account.Number, i.Account.Name, i.Issued.String(), i.Due.String(),
 			strconv.Itoa(i.DaysLate), string(i.Bucket), i.AmountDue.Decimal(), r.Currency})
+	}
+	return rows
+}
+
+// CollectionsReport is how money came in: invoiced against collected per
+// month, what became of the invoices whose card payment failed (the
+// dunning funnel), and the renewals due in the next 30 days.
+type CollectionsReport struct {
+	Currency string            `json:"currency"`
+	Months   []CollectionMonth `json:"months"`
+	Dunning  []DunningStage    `json:"dunning"`
+	Renewals RenewalsDue       `json:"renewals"`
+}
+
+// CollectionMonth is one month: the totals of the invoices issued in it
+// (tax included, credits taken off, a credit note's negative) and the
+// payments that succeeded in it, less what of them was refunded.
+type CollectionMonth struct {
+	Month     string        `json:"month"`
+	Invoiced  billing.Money `json:"invoiced"`
+	Collected billing.Money `json:"collected"`
+}
+
+// The stages of the dunning funnel.
+const (
+	DunningFailed         = "failed"             // a card payment failed (the funnel's top)
+	DunningRecoveredRetry = "recovered_by_retry" // paid by a scheduled retry
+	DunningRecoveredCard  = "recovered_by_card"  // paid when a new card was added
+	DunningRecoveredOther = "recovered_other"    // paid now by an admin, or by bank transfer
+	DunningStillOpen      = "still_open"         // unpaid, the account not suspended
+	DunningSuspended      = "suspended"          // unpaid, the account suspended
+	DunningWrittenOff     = "written_off"        // void or uncollectible
+)
+
+// DunningStage is one stage of the funnel: how many invoices, and whose.
+type DunningStage struct {
+	Stage    string       `json:"stage"`
+	Invoices int          `json:"invoices"`
+	Accounts []AccountRef `json:"accounts"`
+}
+
+// RenewalsDue is the paid subscriptions whose period ends in [From, To):
+// how many, and what their next period lists at — seats × the per-user
+// price of the terms they renew on (a scheduled change's), before credits
+// and tax.
+type RenewalsDue struct {
+	From     billing.Date   `json:"from"`
+	To       billing.Date   `json:"to"`
+	Count    int            `json:"count"`
+	Amount   billing.Money  `json:"amount"`
+	Accounts []RenewalOnDay `json:"accounts"`
+}
+
+// RenewalOnDay is one renewal due.
+type RenewalOnDay struct {
+	Account AccountRef    `json:"account"`
+	On      billing.Date  `json:"on"`
+	Plan    string        `json:"plan"`
+	Amount  billing.Money `json:"amount"`
+}
+
+// renewalWindow is how far ahead the renewals due look.
+const renewalWindow = 30
+
+// Collections computes the collections report: its months are the
+// request's; the funnel counts the invoices whose first failed card
+// payment fell in them; renewals are those of the 30 days from today (UTC).
+func (e *Engine) Collections(ctx context.Context, r ReportRequest) (*CollectionsReport, error) {
+	r = e.reportRequest(r)
+	today := billing.DateOf(r.AsOf, time.UTC)
+	data, err := e.db.ReportData(ctx, store.ReportQuery{
+		Parts:     store.ReportIssued | store.ReportCollections | store.ReportFailed | store.ReportRenewals,
+		AccountID: r.AccountID, Currency: r.Currency, Through: r.AsOf, Since: r.From.Start().Midnight(time.UTC),
+		RenewFrom: today, RenewTo: today.AddDays(renewalWindow)})
+	if err != nil {
+		return nil, err
+	}
+	money := func(v int64) billing.Money { return billing.NewMoney(v, r.Currency) }
+	out := &CollectionsReport{Currency: r.Currency}
+	index := map[billing.YearMonth]int{}
+	for i, m := range months(r.From, r.To) {
+		index[m] = i
+		out.Months = append(out.Months, CollectionMonth{Month: m.String(), Invoiced: money(0), Collected: money(0)})
+	}
+	for _, iv := range data.Issued {
+		if i, ok := index[billing.MonthOf(iv.On)]; ok {
+			out.Months[i].Invoiced.Amount += iv.Total.Amount
+		}
+	}
+	for _, c := range data.Collections {
+		if i, ok := index[billing.MonthOf(billing.DateOf(c.At, time.UTC))]; ok {
+			out.Months[i].Collected.Amount += c.Amount.Amount
+		}
+	}
+
+	stages := []string{DunningFailed, DunningRecoveredRetry, DunningRecoveredCard, DunningRecoveredOther,
+		DunningStillOpen, DunningSuspended, DunningWrittenOff}
+	byStage := map[string]*DunningStage{}
+	for _, st := range stages {
+		byStage[st] = &DunningStage{Stage: st, Accounts: []AccountRef{}}
+	}
+	add := func(st string, ref AccountRef) {
+		s := byStage[st]
+		s.Invoices++
+		if !slices.ContainsFunc(s.Accounts, func(a AccountRef) bool { return a.ID == ref.ID }) {
+			s.Accounts = append(s.Accounts, ref)
+		}
+	}
+	for _, f := range data.Failed {
+		ref := AccountRef{ID: f.AccountID, Number: f.AccountNumber, Name: f.AccountName}
+		add(DunningFailed, ref)
+		add(dunningStage(f), ref)
+	}
+	for _, st := range stages {
+		out.Dunning = append(out.Dunning, *byStage[st])
+	}
+
+	out.Renewals = RenewalsDue{From: today, To: today.AddDays(renewalWindow), Amount: money(0), Accounts: []RenewalOnDay{}}
+	for _, rn := range data.Renewals {
+		amount, err := rn.Terms.PeriodAmount()
+		if err != nil {
+			return nil, err
+		}
+		if amount.Amount == 0 {
+			continue
+		}
+		out.Renewals.Count++
+		out.Renewals.Amount.Amount += amount.Amount
+		out.Renewals.Accounts = append(out.Renewals.Accounts, RenewalOnDay{
+			Account: AccountRef{ID: rn.AccountID, Number: rn.AccountNumber, Name: rn.AccountName},
+			On:      rn.On, Plan: rn.Terms.Plan.Code, Amount: amount})
+	}
+	return out, nil
+}
+
+// dunningStage says where an invoice whose card payment failed ended: paid
+// by a retry, by a new card or otherwise (Pay now, a bank transfer, an
+// operator), written off, or still unpaid with its account suspended or
+// not.
+func dunningStage(f store.FailedInvoice) string {
+	switch {
+	case f.Status == billing.InvoicePaid && f.PaidBy == store.TriggerRetry:
+		return DunningRecoveredRetry
+	case f.Status == billing.InvoicePaid && f.PaidBy == store.TriggerNewMethod:
+		return DunningRecoveredCard
+	case f.Status == billing.InvoicePaid:
+		return DunningRecoveredOther
+	case f.Status == billing.InvoiceVoid || f.Status == billing.InvoiceUncollectible:
+		return DunningWrittenOff
+	case f.AccountStatus == billing.StatusSuspended:
+		return DunningSuspended
+	default:
+		return DunningStillOpen
+	}
+}
+
+// Rows is the collections report's months as CSV rows.
+func (r *CollectionsReport) Rows() [][]string {
+	rows := [][]string{{"month", "invoiced", "collected", "currency"}}
+	for _, m := range r.Months {
+		rows = append(rows, []string{m.Month, m.Invoiced.Decimal(), m.Collected.Decimal(), r.Currency})
 	}
 	return rows
 }

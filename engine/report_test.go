@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kore-billing/korebill/billing"
@@ -236,6 +237,64 @@ func TestReport_MRRWhenTheAccountsClockStartedInThePast(t *testing.T) {
 			if m.MRR != usd(2000) {
 				t.Errorf("%s: %v, want $20.00", m.Month, m.MRR)
 			}
+		}
+	})
+}
+
+func TestReport_CollectionsDunningFunnelAndRenewalsDue(t *testing.T) {
+	forEachPayStore(t, "2026-03-10T12:00:00Z", func(t *testing.T, p *payEnv) {
+		at := func(day string) { p.clock.Set(mustTime(day + "T12:00:00Z")) }
+		good, declines := "4242 4242 4242 4242", "4000 0000 0000 0341"
+		acme := p.newAccount(t, "Acme") // pays at once
+		p.addCard(t, acme, good)
+		p.upgrade(t, acme, 3)
+		bravo := p.newAccount(t, "Bravo") // declined, then a new card pays
+		p.addCard(t, bravo, declines)
+		p.upgrade(t, bravo, 2)
+		charlie := p.newAccount(t, "Charlie") // declined through every retry: suspended
+		p.addCard(t, charlie, declines)
+		p.upgrade(t, charlie, 1)
+		at("2026-03-11")
+		p.billNow(t, bravo)
+		p.addCard(t, bravo, good)
+		for _, day := range []string{"2026-03-11", "2026-03-13", "2026-03-15", "2026-03-17"} {
+			at(day)
+			p.billNow(t, charlie)
+		}
+		delta := p.newAccount(t, "Delta") // declined on 17 Mar, retries to come
+		p.addCard(t, delta, declines)
+		p.upgrade(t, delta, 4)
+		at("2026-03-20")
+
+		r, err := p.eng.Collections(p.ctx, engine.ReportRequest{From: billing.YearMonth{Year: 2026, Month: 3},
+			To: billing.YearMonth{Year: 2026, Month: 3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Invoiced $30 + $20 + $10 + $40; collected Acme's $30 and Bravo's $20.
+		if len(r.Months) != 1 || r.Months[0].Invoiced != usd(10000) || r.Months[0].Collected != usd(5000) {
+			t.Errorf("months = %+v", r.Months)
+		}
+		want := map[string][]string{
+			engine.DunningFailed: {"Bravo", "Charlie", "Delta"}, engine.DunningRecoveredRetry: nil,
+			engine.DunningRecoveredCard: {"Bravo"}, engine.DunningRecoveredOther: nil,
+			engine.DunningStillOpen: {"Delta"}, engine.DunningSuspended: {"Charlie"}, engine.DunningWrittenOff: nil,
+		}
+		for _, st := range r.Dunning {
+			var names []string
+			for _, a := range st.Accounts {
+				names = append(names, a.Name)
+			}
+			if w := want[st.Stage]; st.Invoices != len(w) || strings.Join(names, ",") != strings.Join(w, ",") {
+				t.Errorf("%s: %d invoices of %v, want %v", st.Stage, st.Invoices, names, w)
+			}
+		}
+		// Renewals from 20 Mar to 19 Apr: Acme, Bravo and Charlie on 10 Apr,
+		// Delta on 17 Apr; their next periods list at $30 + $20 + $10 + $40.
+		rn := r.Renewals
+		if rn.From != d("2026-03-20") || rn.To != d("2026-04-19") || rn.Count != 4 || rn.Amount != usd(10000) ||
+			rn.Accounts[0].On != d("2026-04-10") || rn.Accounts[3].Account.Name != "Delta" || rn.Accounts[3].Amount != usd(4000) {
+			t.Errorf("renewals = %+v", rn)
 		}
 	})
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/kore-billing/korebill/billing"
@@ -65,20 +67,83 @@ type Receivable struct {
 	AmountDue     billing.Money
 }
 
+// Issued is the total of an invoice issued (a credit note's is negative).
+type Issued struct {
+	On    billing.Date
+	Total billing.Money
+}
+
+// Collection is money that came in: a payment that succeeded, less what
+// of it was refunded.
+type Collection struct {
+	AccountID int64
+	At        time.Time // when it succeeded
+	Amount    billing.Money
+}
+
+// FailedInvoice is an invoice a card payment failed for, and how it ended.
+type FailedInvoice struct {
+	InvoiceID     int64
+	AccountID     int64
+	AccountNumber string
+	AccountName   string
+	AccountStatus billing.AccountStatus
+	FirstFailedAt time.Time
+	Status        billing.InvoiceStatus
+	// PaidBy is the trigger of the payment that paid it ("" while unpaid):
+	// retry, new_method, manual, bank_transfer or initial.
+	PaidBy PaymentTrigger
+}
+
+// Renewal is a paid subscription whose period ends soon, with the terms it
+// renews on.
+type Renewal struct {
+	AccountID     int64
+	AccountNumber string
+	AccountName   string
+	On            billing.Date
+	Terms         billing.Terms
+}
+
 // ReportData is what the reports read, for every account or one.
 type ReportData struct {
 	Changes     []SubscriptionChange // by account, then in the order recorded
 	Lines       []RevenueLine        // by invoice, then position
 	Grants      []CreditGrant
 	Receivables []Receivable // by due date
+	Issued      []Issued     // issued on or after ReportQuery.Since's day
+	Collections []Collection
+	Failed      []FailedInvoice // failed on or after ReportQuery.Since
+	Renewals    []Renewal       // from ReportQuery.RenewFrom to RenewTo, excluded
 }
+
+// ReportPart names one set of rows ReportData reads.
+type ReportPart uint
+
+// The parts of ReportData.
+const (
+	ReportChanges ReportPart = 1 << iota
+	ReportLines
+	ReportGrants
+	ReportReceivables
+	ReportIssued
+	ReportCollections
+	ReportFailed
+	ReportRenewals
+)
 
 // ReportQuery chooses the rows: one account (AccountID > 0) or all, in one
 // currency, and what happened up to Through (included).
 type ReportQuery struct {
+	Parts     ReportPart // which rows to read
 	AccountID int64
 	Currency  string
 	Through   time.Time
+	// Since bounds the payments read (collections, failed payments).
+	Since time.Time
+	// RenewFrom and RenewTo choose the renewals read: periods ending on a
+	// day in [RenewFrom, RenewTo).
+	RenewFrom, RenewTo billing.Date
 }
 
 // ReportData reads the rows of the reports in one read-only transaction.
@@ -86,17 +151,27 @@ func (db *DB) ReportData(ctx context.Context, q ReportQuery) (*ReportData, error
 	out := &ReportData{}
 	err := db.inReadTx(ctx, "report data", func(tx *sql.Tx) error {
 		var err error
-		if out.Changes, err = db.reportChanges(ctx, tx, q); err != nil {
-			return err
+		for _, part := range []struct {
+			part ReportPart
+			read func() error
+		}{
+			{ReportChanges, func() (err error) { out.Changes, err = db.reportChanges(ctx, tx, q); return }},
+			{ReportLines, func() (err error) { out.Lines, err = db.reportLines(ctx, tx, q); return }},
+			{ReportGrants, func() (err error) { out.Grants, err = db.reportGrants(ctx, tx, q); return }},
+			{ReportReceivables, func() (err error) { out.Receivables, err = db.reportReceivables(ctx, tx, q); return }},
+			{ReportIssued, func() (err error) { out.Issued, err = db.reportIssued(ctx, tx, q); return }},
+			{ReportCollections, func() (err error) { out.Collections, err = db.reportCollections(ctx, tx, q); return }},
+			{ReportFailed, func() (err error) { out.Failed, err = db.reportFailed(ctx, tx, q); return }},
+			{ReportRenewals, func() (err error) { out.Renewals, err = db.reportRenewals(ctx, tx, q); return }},
+		} {
+			if q.Parts&part.part == 0 {
+				continue
+			}
+			if err = part.read(); err != nil {
+				return err
+			}
 		}
-		if out.Lines, err = db.reportLines(ctx, tx, q); err != nil {
-			return err
-		}
-		if out.Grants, err = db.reportGrants(ctx, tx, q); err != nil {
-			return err
-		}
-		out.Receivables, err = db.reportReceivables(ctx, tx, q)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -240,4 +315,125 @@ func (db *DB) reportReceivables(ctx context.Context, tx *sql.Tx, q ReportQuery) 
 		out = append(out, r)
 	}
 	return out, dbError(rows.Err(), "report receivables", "")
+}
+
+func (db *DB) reportCollections(ctx context.Context, tx *sql.Tx, q ReportQuery) ([]Collection, error) {
+	a := args{}
+	rows, err := tx.QueryContext(ctx, `
+		SELECT p.account_id, coalesce(p.resolved_at, p.attempted_at), p.amount - p.amount_refunded, p.currency
+		FROM payments p
+		WHERE p.status IN ('succeeded', 'refunded') AND p.currency = `+a.add(q.Currency)+`
+			AND coalesce(p.resolved_at, p.attempted_at) >= `+a.add(db.timeArg(q.Since))+`
+			AND coalesce(p.resolved_at, p.attempted_at) <= `+a.add(db.timeArg(q.Through))+accountFilter(&a, "p", q), a...)
+	if err != nil {
+		return nil, dbError(err, "report collections", "")
+	}
+	defer rows.Close()
+	var out []Collection
+	for rows.Next() {
+		var c Collection
+		if err := rows.Scan(&c.AccountID, scanTime(&c.At), &c.Amount.Amount, &c.Amount.Currency); err != nil {
+			return nil, dbError(err, "report collections", "")
+		}
+		out = append(out, c)
+	}
+	return out, dbError(rows.Err(), "report collections", "")
+}
+
+func (db *DB) reportFailed(ctx context.Context, tx *sql.Tx, q ReportQuery) ([]FailedInvoice, error) {
+	a := args{}
+	since, through := a.add(db.timeArg(q.Since)), a.add(db.timeArg(q.Through))
+	rows, err := tx.QueryContext(ctx, `
+		SELECT i.id, i.account_id, ac.number, ac.name, ac.status, f.first_failed, i.status,
+			coalesce((SELECT p.trigger FROM payments p WHERE p.invoice_id = i.id AND p.status IN ('succeeded', 'refunded')
+				ORDER BY p.id DESC LIMIT 1), '')
+		FROM (SELECT invoice_id, min(attempted_at) AS first_failed FROM payments
+			WHERE status = 'failed' AND method = 'card' AND attempted_at >= `+since+` AND attempted_at <= `+through+`
+			GROUP BY invoice_id) f
+		JOIN invoices i ON i.id = f.invoice_id JOIN accounts ac ON ac.id = i.account_id
+		WHERE i.currency = `+a.add(q.Currency)+accountFilter(&a, "i", q)+`
+		ORDER BY f.first_failed, i.id`, a...)
+	if err != nil {
+		return nil, dbError(err, "report failed payments", "")
+	}
+	defer rows.Close()
+	var out []FailedInvoice
+	for rows.Next() {
+		var f FailedInvoice
+		if err := rows.Scan(&f.InvoiceID, &f.AccountID, &f.AccountNumber, &f.AccountName, &f.AccountStatus,
+			scanTime(&f.FirstFailedAt), &f.Status, &f.PaidBy); err != nil {
+			return nil, dbError(err, "report failed payments", "")
+		}
+		out = append(out, f)
+	}
+	return out, dbError(rows.Err(), "report failed payments", "")
+}
+
+func (db *DB) reportRenewals(ctx context.Context, tx *sql.Tx, q ReportQuery) ([]Renewal, error) {
+	if q.RenewFrom.IsZero() {
+		return nil, nil
+	}
+	a := args{}
+	rows, err := tx.QueryContext(ctx, `
+		SELECT s.account_id, ac.number, ac.name, s.period_end, p.code, p.name, v.version, s.interval, s.seats,
+			s.unit_amount, s.currency, s.scheduled
+		FROM subscriptions s JOIN accounts ac ON ac.id = s.account_id
+			JOIN plan_versions v ON v.id = s.plan_version_id JOIN plans p ON p.id = v.plan_id
+		WHERE s.period_end >= `+a.add(q.RenewFrom.String())+` AND s.period_end < `+a.add(q.RenewTo.String())+`
+			AND s.status <> 'canceled' AND NOT s.cancel_at_period_end AND ac.status <> 'closed'
+			AND s.currency = `+a.add(q.Currency)+accountFilter(&a, "s", q)+`
+		ORDER BY s.period_end, s.account_id`, a...)
+	if err != nil {
+		return nil, dbError(err, "report renewals", "")
+	}
+	defer rows.Close()
+	var out []Renewal
+	for rows.Next() {
+		var r Renewal
+		var end string
+		var scheduled sql.NullString
+		t := &r.Terms
+		if err := rows.Scan(&r.AccountID, &r.AccountNumber, &r.AccountName, &end, &t.Plan.Code, &t.Plan.Name,
+			&t.Plan.Version, &t.Interval, &t.Seats, &t.UnitPrice.Amount, &t.UnitPrice.Currency, &scheduled); err != nil {
+			return nil, dbError(err, "report renewals", "")
+		}
+		var err error
+		if r.On, err = billing.ParseDate(end); err != nil {
+			return nil, err
+		}
+		if scheduled.Valid && scheduled.String != "" {
+			if err := json.Unmarshal([]byte(scheduled.String), t); err != nil {
+				return nil, fmt.Errorf("scheduled terms of account %d: %w", r.AccountID, err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, dbError(rows.Err(), "report renewals", "")
+}
+
+func (db *DB) reportIssued(ctx context.Context, tx *sql.Tx, q ReportQuery) ([]Issued, error) {
+	a := args{}
+	rows, err := tx.QueryContext(ctx, `
+		SELECT i.issue_date, i.total, i.currency FROM invoices i
+		WHERE i.status IN ('open', 'paid', 'uncollectible') AND i.currency = `+a.add(q.Currency)+`
+			AND i.issue_date >= `+a.add(billing.DateOf(q.Since, time.UTC).String())+`
+			AND i.created_at <= `+a.add(db.timeArg(q.Through))+accountFilter(&a, "i", q), a...)
+	if err != nil {
+		return nil, dbError(err, "report invoices issued", "")
+	}
+	defer rows.Close()
+	var out []Issued
+	for rows.Next() {
+		var i Issued
+		var on string
+		if err := rows.Scan(&on, &i.Total.Amount, &i.Total.Currency); err != nil {
+			return nil, dbError(err, "report invoices issued", "")
+		}
+		var err error
+		if i.On, err = billing.ParseDate(on); err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, dbError(rows.Err(), "report invoices issued", "")
 }
