@@ -133,6 +133,41 @@ type historyPage struct {
 	First, Last int
 	Prev, Next  int // page numbers, 0 for none
 	Filtered    bool
+	// Spend is what the account was invoiced and paid each month of the
+	// last 12, as a chart and a table (nil without the reports).
+	Spend *accountSpend
+}
+
+// accountSpend is the Billing History's chart of spend per month.
+type accountSpend struct {
+	Currency string
+	Months   []engine.CollectionMonth
+	Chart    template.HTML
+}
+
+// spend reads the account's last 12 months of invoiced and paid amounts,
+// in its own currency and as of its own time.
+func (s *Server) spend(r *http.Request, a *billing.Account) (*accountSpend, error) {
+	rep, ok := s.reports()
+	if !ok {
+		return nil, nil
+	}
+	c, err := rep.Collections(r.Context(), engine.ReportRequest{AccountID: a.ID, Currency: a.Currency})
+	if err != nil {
+		return nil, err
+	}
+	sp := &accountSpend{Currency: c.Currency, Months: c.Months}
+	billed := chartSeries{Name: "Invoiced", Class: "s-invoiced"}
+	paid := chartSeries{Name: "Paid", Class: "s-collected"}
+	var labels []string
+	for _, m := range c.Months {
+		labels = append(labels, monthLabel(m.Month))
+		billed.Values = append(billed.Values, m.Invoiced.Amount)
+		paid.Values = append(paid.Values, m.Collected.Amount)
+	}
+	sp.Chart = barChart{ID: "spend-chart", Title: "Invoiced and paid per month, last 12 months", Labels: labels,
+		Series: []chartSeries{billed, paid}, Format: tickFormat(c.Currency)}.SVG()
+	return sp, nil
 }
 
 // PageQuery is the address of another page of the same filter.
@@ -175,6 +210,10 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		}
 		if end < len(kept) {
 			page.Next = f.Page + 1
+		}
+		if page.Spend, err = s.spend(r, a); err != nil {
+			s.error(w, r, err)
+			return
 		}
 	}
 	s.render(w, r, status, "history", &view{Title: "Billing History", Section: "history", Account: a, Data: page})

@@ -93,6 +93,23 @@ func TestDashboard_MRRRevenueAndReceivablesWithTheAccountsBehindThem(t *testing.
 		}
 
 		owner := signedIn(t, b, ownerEmail)
+		// The account's own Billing History shows its spend per month, as of
+		// its own time, in its own currency.
+		status, body = owner.get("/accounts/" + b.acme.Number + "/history")
+		if status != 200 {
+			t.Fatalf("history: %d", status)
+		}
+		if row := rowText(t, body, "spend-table", "Mar 27"); row != "Mar 27 $30.00 $0.00" {
+			t.Errorf("Acme's spend in March: %q", row)
+		}
+		if n := strings.Count(body, "<tr><th scope=\"row\">"); n != 12 || !strings.Contains(body, `id="spend-chart-title"`) {
+			t.Errorf("%d spend months; chart: %v", n, strings.Contains(body, `id="spend-chart-title"`))
+		}
+		gina := signedIn(t, b, globexEmail)
+		_, body = gina.get("/accounts/" + b.globex.Number + "/history")
+		if row := rowText(t, body, "spend-table", "Mar 27"); row != "Mar 27 €0.00 €0.00" {
+			t.Errorf("Globex's spend in March: %q", row)
+		}
 		for _, path := range []string{"/dashboard", "/reports/mrr.csv"} {
 			if status, _ := owner.get(path); status != http.StatusNotFound {
 				t.Errorf("an account owner at %s: %d", path, status)

@@ -32,9 +32,16 @@ type AccountRef struct {
 	Name   string `json:"name,omitempty"`
 }
 
-func (e *Engine) reportRequest(r ReportRequest) ReportRequest {
+func (e *Engine) reportRequest(ctx context.Context, r ReportRequest) (ReportRequest, error) {
 	if r.Currency == "" {
 		r.Currency = "USD"
+	}
+	if r.AsOf.IsZero() && r.AccountID > 0 { // one account's figures: as of its own time
+		now, err := e.accountNow(ctx, r.AccountID)
+		if err != nil {
+			return r, err
+		}
+		r.AsOf = now
 	}
 	if r.AsOf.IsZero() {
 		r.AsOf = e.clock.Now()
@@ -48,7 +55,7 @@ func (e *Engine) reportRequest(r ReportRequest) ReportRequest {
 			r.From = billing.MonthOf(r.From.Start().AddDays(-1))
 		}
 	}
-	return r
+	return r, nil
 }
 
 // monthEnd is the instant a month's figures are taken at: the first moment
@@ -184,7 +191,10 @@ func histories(changes []store.SubscriptionChange) ([]*accountHistory, map[int64
 // before with its MRR at the month's end (billing.ClassifyMovement), so the
 // movements of a month always add up to the change of MRR over it.
 func (e *Engine) MRR(ctx context.Context, r ReportRequest) (*MRRReport, error) {
-	r = e.reportRequest(r)
+	r, err := e.reportRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	data, err := e.db.ReportData(ctx, store.ReportQuery{Parts: store.ReportChanges, AccountID: r.AccountID,
 		Currency: r.Currency, Through: r.AsOf})
 	if err != nil {
@@ -299,7 +309,10 @@ func recognition(amount billing.Money, p billing.Period, issued billing.Date) []
 
 // Revenue computes the revenue report.
 func (e *Engine) Revenue(ctx context.Context, r ReportRequest) (*RevenueReport, error) {
-	r = e.reportRequest(r)
+	r, err := e.reportRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	data, err := e.db.ReportData(ctx, store.ReportQuery{Parts: store.ReportChanges | store.ReportLines | store.ReportGrants,
 		AccountID: r.AccountID, Currency: r.Currency, Through: r.AsOf})
 	if err != nil {
@@ -426,7 +439,10 @@ type ReceivableAt struct {
 // past its due date (billing.Age; an invoice due at once is due on its issue
 // date).
 func (e *Engine) Receivables(ctx context.Context, r ReportRequest) (*ReceivablesReport, error) {
-	r = e.reportRequest(r)
+	r, err := e.reportRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	data, err := e.db.ReportData(ctx, store.ReportQuery{Parts: store.ReportReceivables, AccountID: r.AccountID,
 		Currency: r.Currency, Through: r.AsOf})
 	if err != nil {
@@ -573,7 +589,10 @@ const renewalWindow = 30
 // request's; the funnel counts the invoices whose first failed card
 // payment fell in them; renewals are those of the 30 days from today (UTC).
 func (e *Engine) Collections(ctx context.Context, r ReportRequest) (*CollectionsReport, error) {
-	r = e.reportRequest(r)
+	r, err := e.reportRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	today := billing.DateOf(r.AsOf, time.UTC)
 	data, err := e.db.ReportData(ctx, store.ReportQuery{
 		Parts:     store.ReportIssued | store.ReportCollections | store.ReportFailed | store.ReportRenewals,
