@@ -113,6 +113,7 @@ func (b *run) httpLoad(ctx context.Context) error {
 	b.printf("  %-62s %6s %7s %7s %9s %9s %9s\n", "route", "rate/s", "sent", "errors", "p50", "p99", "max")
 	for _, rt := range routes {
 		for _, rate := range b.cfg.HTTP.Rates {
+			settle(ctx, client, p.base)
 			res := drive(ctx, client, p.base, key, rt, rate, b.cfg.HTTP.Duration)
 			b.res.HTTP = append(b.res.HTTP, res)
 			sample := ""
@@ -131,6 +132,24 @@ func (b *run) httpLoad(ctx context.Context) error {
 		b.printf("  korebill serve peak RSS %.0f MB\n", float64(ru.Maxrss)/1024)
 	}
 	return nil
+}
+
+// settle waits (at most 30 s) until the server answers GET /healthz within
+// 20 ms, so that one step does not start on the queue the last one left.
+func settle(ctx context.Context, client *http.Client, base string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		start := time.Now()
+		resp, err := client.Get(base + "/healthz")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if time.Since(start) < 20*time.Millisecond {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 type invoicePair struct{ account, invoice string }
