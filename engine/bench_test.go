@@ -47,7 +47,7 @@ func BenchmarkBillAccount_MonthlyRenewal(b *testing.B) {
 }
 
 // BenchmarkPreviewChange is the preview an admin sees before adding seats:
-// the change run in a transaction that is rolled back.
+// the change planned on the account read in a read-only transaction.
 func BenchmarkPreviewChange(b *testing.B) {
 	benchStores(b, func(b *testing.B, db *store.DB) {
 		bd := newBundle(b, db, "2026-01-05T12:00:00Z")

@@ -535,8 +535,8 @@ type Admission struct {
 // CanAddUser answers the platform's "may a user be added?" without writing.
 func (e *Engine) CanAddUser(ctx context.Context, accountID int64) (*Admission, error) {
 	var out *Admission
-	err := e.db.DryRun(ctx, func(tx *store.Tx) error {
-		st, err := e.open(ctx, tx, accountID)
+	err := e.db.ReadTx(ctx, func(tx *store.Tx) error {
+		st, err := e.read(ctx, tx, accountID)
 		if err != nil {
 			return err
 		}

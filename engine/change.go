@@ -37,12 +37,13 @@ type ChangeResult struct {
 
 // PreviewChange returns exactly what ConfirmChange would do now — the same
 // invoice lines, amounts, tax and total, the same effective date — and
-// writes nothing: it runs the change's own code in a transaction that is
-// rolled back. The invoice is a draft, without a number.
+// writes nothing: it runs the change's own planning (planChange) on the
+// account's state read in a read-only transaction, without the lock. The
+// invoice is a draft, without a number.
 func (e *Engine) PreviewChange(ctx context.Context, accountID int64, req ChangeRequest) (*ChangeResult, error) {
 	var out *ChangeResult
-	err := e.db.DryRun(ctx, func(tx *store.Tx) error {
-		st, err := e.open(ctx, tx, accountID)
+	err := e.db.ReadTx(ctx, func(tx *store.Tx) error {
+		st, err := e.read(ctx, tx, accountID)
 		if err != nil {
 			return err
 		}

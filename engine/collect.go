@@ -869,7 +869,7 @@ func (e *Engine) chargeEach(ctx context.Context, accountID int64, trigger store.
 
 func (e *Engine) findPayment(ctx context.Context, id int64) (*store.Payment, error) {
 	var p *store.Payment
-	err := e.db.DryRun(ctx, func(tx *store.Tx) (err error) {
+	err := e.db.ReadTx(ctx, func(tx *store.Tx) (err error) {
 		p, err = tx.FindPayment(id)
 		return err
 	})

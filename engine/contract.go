@@ -191,8 +191,8 @@ func (e *Engine) CreateContract(ctx context.Context, accountID int64, req Contra
 // writing nothing.
 func (e *Engine) PreviewAddSubscriptions(ctx context.Context, accountID int64, n int64) (*ChangeResult, error) {
 	var out *ChangeResult
-	err := e.db.DryRun(ctx, func(tx *store.Tx) error {
-		st, err := e.open(ctx, tx, accountID)
+	err := e.db.ReadTx(ctx, func(tx *store.Tx) error {
+		st, err := e.read(ctx, tx, accountID)
 		if err != nil {
 			return err
 		}

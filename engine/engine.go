@@ -176,16 +176,10 @@ func (e *Engine) open(ctx context.Context, tx *store.Tx, accountID int64) (*stat
 	if err != nil {
 		return nil, err
 	}
-	clock, err := tx.TestClockNow(accountID)
+	st, clock, err := e.load(ctx, tx, a)
 	if err != nil {
 		return nil, err
 	}
-	now := e.clock.Now()
-	if clock != nil {
-		now = *clock
-	}
-	tx.SetNow(now)
-	st := &state{tx: tx, a: a, now: tx.Now(), loc: a.Location()}
 	st.notify = func(n Notification) error { return e.notify(ctx, tx, n) }
 	if e.schedule != nil && clock == nil {
 		tx.OnSubscriptionSaved(func(s *billing.Subscription) error {
@@ -196,11 +190,7 @@ func (e *Engine) open(ctx context.Context, tx *store.Tx, accountID int64) (*stat
 			return e.schedule(ctx, tx, s.AccountID, at)
 		})
 	}
-	st.today = billing.DateOf(st.now, st.loc)
 	e.watchNextDue(ctx, tx, accountID, st.now)
-	if st.sub, err = tx.FindSubscription(accountID); err != nil {
-		return nil, err
-	}
 	if st.sub == nil {
 		sub, err := e.freeSubscription(tx, a)
 		if err != nil {
@@ -215,6 +205,52 @@ func (e *Engine) open(ctx context.Context, tx *store.Tx, accountID int64) (*stat
 		st.sub = sub
 	}
 	return st, nil
+}
+
+// read is open for a read (store.DB.ReadTx): the same state at the same
+// time, without locking the account or writing anything — an account
+// without a subscription reads as the Free one open would store. Pages,
+// GETs and previews use it, so that a reader never waits for a change to
+// the account nor holds one up; a preview computes from it exactly what the
+// change, under the lock, would write.
+func (e *Engine) read(ctx context.Context, tx *store.Tx, accountID int64) (*state, error) {
+	a, err := tx.FindAccount(accountID)
+	if err != nil {
+		return nil, err
+	}
+	st, _, err := e.load(ctx, tx, a)
+	if err != nil {
+		return nil, err
+	}
+	st.notify = func(Notification) error {
+		return billing.Errorf(billing.EINTERNAL, "engine: a notification in a read")
+	}
+	if st.sub == nil {
+		if st.sub, err = e.freeSubscription(tx, a); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// load is the account's state in tx at the account's time, and its test
+// clock's time (nil without one).
+func (e *Engine) load(ctx context.Context, tx *store.Tx, a *billing.Account) (*state, *time.Time, error) {
+	clock, err := tx.TestClockNow(a.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := e.clock.Now()
+	if clock != nil {
+		now = *clock
+	}
+	tx.SetNow(now)
+	st := &state{tx: tx, a: a, now: tx.Now(), loc: a.Location()}
+	st.today = billing.DateOf(st.now, st.loc)
+	if st.sub, err = tx.FindSubscription(a.ID); err != nil {
+		return nil, nil, err
+	}
+	return st, clock, nil
 }
 
 // now returns the account's time: its test clock's, or the engine's.
@@ -308,8 +344,8 @@ type Overview struct {
 // it. It writes nothing.
 func (e *Engine) Subscription(ctx context.Context, accountID int64) (*Overview, error) {
 	var out *Overview
-	err := e.db.DryRun(ctx, func(tx *store.Tx) error {
-		st, err := e.open(ctx, tx, accountID)
+	err := e.db.ReadTx(ctx, func(tx *store.Tx) error {
+		st, err := e.read(ctx, tx, accountID)
 		if err != nil {
 			return err
 		}

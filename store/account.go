@@ -104,12 +104,12 @@ func (db *DB) nextAccountNumber(ctx context.Context, q querier) (int64, error) {
 
 // FindAccountByNumber returns the account with the number, or ENOTFOUND.
 func (db *DB) FindAccountByNumber(ctx context.Context, number string) (*billing.Account, error) {
-	return db.findAccount(ctx, db.db, "a.number = $1", number, "Account "+number, false)
+	return db.findAccount(ctx, db.read, "a.number = $1", number, "Account "+number, false)
 }
 
 // FindAccountByID returns the account with the internal id, or ENOTFOUND.
 func (db *DB) FindAccountByID(ctx context.Context, id int64) (*billing.Account, error) {
-	return db.findAccount(ctx, db.db, "a.id = $1", id, "Account", false)
+	return db.findAccount(ctx, db.read, "a.id = $1", id, "Account", false)
 }
 
 // findAccount reads one account, locked for the rest of the transaction when

@@ -110,7 +110,7 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (*billing.APIKey,
 	}
 	// Look the key up by its public prefix and compare the hash in constant
 	// time, so that the response time says nothing about the secret.
-	k, err := scanAPIKey(db.db.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = $1`, prefix))
+	k, err := scanAPIKey(db.read.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = $1`, prefix))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, invalid
 	} else if err != nil {
@@ -135,7 +135,7 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (*billing.APIKey,
 
 // FindAPIKeys returns every key, revoked ones included, oldest first.
 func (db *DB) FindAPIKeys(ctx context.Context) ([]*billing.APIKey, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY id`)
 	if err != nil {
 		return nil, dbError(err, "find API keys", "")
 	}
@@ -181,7 +181,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id int64) error {
 // binary can tell a fresh install, which needs a first operator key.
 func (db *DB) CountAPIKeys(ctx context.Context) (int, error) {
 	var n int
-	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM api_keys WHERE revoked_at IS NULL`).Scan(&n); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM api_keys WHERE revoked_at IS NULL`).Scan(&n); err != nil {
 		return 0, dbError(err, "count API keys", "")
 	}
 	return n, nil

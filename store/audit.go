@@ -92,7 +92,7 @@ func (db *DB) FindAuditEvents(ctx context.Context, filter billing.AuditFilter) (
 	}
 	query += " ORDER BY id DESC LIMIT " + a.add(limit)
 
-	rows, err := db.db.QueryContext(ctx, query, a...)
+	rows, err := db.read.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, dbError(err, "find audit events", "")
 	}

@@ -276,7 +276,7 @@ func (db *DB) CreateConsoleUser(ctx context.Context, u *ConsoleUser, password st
 
 // FindConsoleUserByID returns the user, or ENOTFOUND.
 func (db *DB) FindConsoleUserByID(ctx context.Context, id int64) (*ConsoleUser, error) {
-	u, err := scanConsoleUser(db.db.QueryRowContext(ctx, `SELECT `+consoleUserColumns+` FROM console_users WHERE id = $1`, id))
+	u, err := scanConsoleUser(db.read.QueryRowContext(ctx, `SELECT `+consoleUserColumns+` FROM console_users WHERE id = $1`, id))
 	if err != nil {
 		return nil, dbError(err, "find console user", "Console user")
 	}
@@ -286,7 +286,7 @@ func (db *DB) FindConsoleUserByID(ctx context.Context, id int64) (*ConsoleUser, 
 // FindConsoleUserByEmail returns the user with the email (any case), or
 // ENOTFOUND.
 func (db *DB) FindConsoleUserByEmail(ctx context.Context, email string) (*ConsoleUser, error) {
-	u, err := scanConsoleUser(db.db.QueryRowContext(ctx, `SELECT `+consoleUserColumns+` FROM console_users WHERE email = $1`,
+	u, err := scanConsoleUser(db.read.QueryRowContext(ctx, `SELECT `+consoleUserColumns+` FROM console_users WHERE email = $1`,
 		strings.ToLower(strings.TrimSpace(email))))
 	if err != nil {
 		return nil, dbError(err, "find console user", "Console user")
@@ -310,7 +310,7 @@ func (db *DB) FindConsoleUsers(ctx context.Context, filter ConsoleUserFilter) ([
 		query += ` WHERE account_id = ` + a.add(filter.AccountID)
 	}
 	query += ` ORDER BY email LIMIT ` + a.add(limit) + ` OFFSET ` + a.add(offset)
-	rows, err := db.db.QueryContext(ctx, query, a...)
+	rows, err := db.read.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, dbError(err, "find console users", "")
 	}
@@ -330,7 +330,7 @@ func (db *DB) FindConsoleUsers(ctx context.Context, filter ConsoleUserFilter) ([
 // first operator when there are none).
 func (db *DB) CountConsoleUsers(ctx context.Context) (int, error) {
 	var n int
-	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM console_users`).Scan(&n); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM console_users`).Scan(&n); err != nil {
 		return 0, dbError(err, "count console users", "")
 	}
 	return n, nil

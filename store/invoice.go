@@ -317,12 +317,12 @@ func (tx *Tx) findInvoice(where string, arg any) (*billing.Invoice, error) {
 
 // FindInvoice returns one invoice with its lines, or ENOTFOUND.
 func (db *DB) FindInvoice(ctx context.Context, id int64) (*billing.Invoice, error) {
-	return db.findInvoice(ctx, db.db, "i.id = $1", id)
+	return db.findInvoice(ctx, db.read, "i.id = $1", id)
 }
 
 // FindInvoiceByNumber returns the invoice with the number, or ENOTFOUND.
 func (db *DB) FindInvoiceByNumber(ctx context.Context, number string) (*billing.Invoice, error) {
-	return db.findInvoice(ctx, db.db, "i.number = $1", number)
+	return db.findInvoice(ctx, db.read, "i.number = $1", number)
 }
 
 func (db *DB) findInvoice(ctx context.Context, q querier, where string, arg any) (*billing.Invoice, error) {

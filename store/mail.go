@@ -149,7 +149,7 @@ func (db *DB) FindEmails(ctx context.Context, f mail.Filter) ([]*mail.Message, i
 
 // FindEmailByID returns one message.
 func (db *DB) FindEmailByID(ctx context.Context, id int64) (*mail.Message, error) {
-	m, err := scanEmail(db.db.QueryRowContext(ctx, `SELECT `+emailColumns+emailFrom+` WHERE e.id = $1`, id))
+	m, err := scanEmail(db.read.QueryRowContext(ctx, `SELECT `+emailColumns+emailFrom+` WHERE e.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, billing.Errorf(billing.ENOTFOUND, "Email %d not found.", id)
 	}

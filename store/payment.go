@@ -112,7 +112,7 @@ func scanPaymentMethod(row interface{ Scan(...any) error }) (*PaymentMethod, err
 // GatewayCustomer returns the account's customer reference at gateway, ""
 // when it has none yet.
 func (db *DB) GatewayCustomer(ctx context.Context, accountID int64, gateway string) (string, error) {
-	return db.gatewayCustomer(ctx, db.db, accountID, gateway)
+	return db.gatewayCustomer(ctx, db.read, accountID, gateway)
 }
 
 // GatewayCustomer is DB.GatewayCustomer in the transaction.
@@ -222,7 +222,7 @@ func (tx *Tx) PaymentMethods(accountID int64) ([]*PaymentMethod, error) {
 
 // FindPaymentMethods is Tx.PaymentMethods outside a transaction.
 func (db *DB) FindPaymentMethods(ctx context.Context, accountID int64) ([]*PaymentMethod, error) {
-	return db.paymentMethods(ctx, db.db, accountID)
+	return db.paymentMethods(ctx, db.read, accountID)
 }
 
 func (db *DB) paymentMethods(ctx context.Context, q querier, accountID int64) ([]*PaymentMethod, error) {
@@ -576,7 +576,7 @@ func (tx *Tx) InFlightRefunds(accountID int64) ([]*Refund, error) {
 // FindRefunds returns the account's refunds, newest first.
 func (db *DB) FindRefunds(ctx context.Context, accountID int64, limit, offset int) ([]*Refund, error) {
 	limit, offset = pageLimit(limit, offset)
-	return db.refunds(ctx, db.db, `r.account_id = $1 ORDER BY r.id DESC LIMIT $2 OFFSET $3`, accountID, limit, offset)
+	return db.refunds(ctx, db.read, `r.account_id = $1 ORDER BY r.id DESC LIMIT $2 OFFSET $3`, accountID, limit, offset)
 }
 
 func (db *DB) refunds(ctx context.Context, q querier, where string, arg ...any) ([]*Refund, error) {
@@ -649,7 +649,7 @@ func (tx *Tx) DunningEvents(accountID int64) (map[int64][]*DunningEvent, error) 
 
 // FindDunningEvents returns the account's dunning events, oldest first.
 func (db *DB) FindDunningEvents(ctx context.Context, accountID int64) ([]*DunningEvent, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT id, account_id, invoice_id, kind, offset_days, due_on, created_at
+	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, invoice_id, kind, offset_days, due_on, created_at
 		FROM dunning_events WHERE account_id = $1 ORDER BY id`, accountID)
 	if err != nil {
 		return nil, dbError(err, "find dunning events", "")

@@ -35,7 +35,7 @@ func snapshotProfile(p *billing.BillingProfile) *profileSnapshot {
 // FindProfile returns the account's billing profile; ENOTFOUND with reason
 // "profile_not_set" when it has none yet.
 func (db *DB) FindProfile(ctx context.Context, accountID int64) (*billing.BillingProfile, error) {
-	p, err := db.findProfile(ctx, db.db, accountID)
+	p, err := db.findProfile(ctx, db.read, accountID)
 	if err != nil {
 		return nil, err
 	}

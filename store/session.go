@@ -31,7 +31,7 @@ func (db *DB) Sessions() *SessionStore {
 // error, for an unknown or expired token.
 func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var data []byte
-	err := s.db.db.QueryRowContext(ctx, `SELECT data FROM console_sessions WHERE token = $1 AND expiry > $2`,
+	err := s.db.read.QueryRowContext(ctx, `SELECT data FROM console_sessions WHERE token = $1 AND expiry > $2`,
 		token, s.db.timeArg(s.Now())).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
@@ -58,7 +58,7 @@ func (s *SessionStore) DeleteCtx(ctx context.Context, token string) error {
 
 // AllCtx returns every unexpired session's data by token.
 func (s *SessionStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
-	rows, err := s.db.db.QueryContext(ctx, `SELECT token, data FROM console_sessions WHERE expiry > $1`, s.db.timeArg(s.Now()))
+	rows, err := s.db.read.QueryContext(ctx, `SELECT token, data FROM console_sessions WHERE expiry > $1`, s.db.timeArg(s.Now()))
 	if err != nil {
 		return nil, dbError(err, "all sessions", "")
 	}

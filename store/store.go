@@ -12,6 +12,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
@@ -43,13 +44,24 @@ const (
 // without waiting).
 const sqliteParams = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 
+// sqliteReadParams configure the connections of the read pool: a read
+// transaction is a deferred BEGIN that never takes the write lock (in WAL a
+// reader sees the last commit and blocks no writer), and query_only makes
+// any write on them an error.
+const sqliteReadParams = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
+
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // DB is the store: one database, SQLite or PostgreSQL, behind the billing
 // service interfaces.
 type DB struct {
-	db      *sql.DB
+	db *sql.DB
+	// read is the pool of reads (ReadTx, inReadTx and the Find methods):
+	// on SQLite a second pool of query_only connections without BEGIN
+	// IMMEDIATE; on PostgreSQL the same pool as db, whose read
+	// transactions are BEGIN READ ONLY.
+	read    *sql.DB
 	pool    *pgxpool.Pool // PostgreSQL only
 	dialect string
 	clock   billing.Clock
@@ -93,6 +105,7 @@ func Open(ctx context.Context, url string, clock billing.Clock, logger *slog.Log
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
 		db.pool, db.db, db.dialect = pool, stdlib.OpenDBFromPool(pool), DialectPostgres
+		db.read = db.db
 	default:
 		path, params, err := sqlitePath(url)
 		if err != nil {
@@ -109,7 +122,16 @@ func Open(ctx context.Context, url string, clock billing.Clock, logger *slog.Log
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
-		db.db, db.dialect = sdb, DialectSQLite
+		rdsn := path + "?" + sqliteReadParams
+		if params != "" {
+			rdsn += "&" + params
+		}
+		rdb, err := sql.Open("sqlite", rdsn)
+		if err != nil {
+			sdb.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		db.db, db.read, db.dialect = sdb, rdb, DialectSQLite
 	}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
@@ -143,6 +165,9 @@ func (db *DB) Close() error {
 		return nil
 	}
 	err := db.db.Close()
+	if db.read != db.db {
+		err = errors.Join(err, db.read.Close())
+	}
 	if db.pool != nil {
 		db.pool.Close()
 	}
@@ -275,10 +300,11 @@ func (db *DB) inTx(ctx context.Context, op string, fn func(tx *sql.Tx, now time.
 	return nil
 }
 
-// inReadTx runs fn in a read-only transaction, so that a page and its total
-// count see the same snapshot.
+// inReadTx runs fn in a read-only transaction on the read pool, so that a
+// page and its total count see the same snapshot; it takes no lock a writer
+// needs.
 func (db *DB) inReadTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return dbError(err, op, "")
 	}

@@ -27,7 +27,13 @@ type Tx struct {
 	// beforeCommit runs after fn succeeded, before the commit (BeforeCommit).
 	beforeCommit []func() error
 	commitKeys   map[any]bool
+	// readOnly marks a transaction of ReadTx.
+	readOnly bool
 }
+
+// ReadOnly reports whether tx is a read (ReadTx): it can lock nothing and
+// write nothing.
+func (tx *Tx) ReadOnly() bool { return tx.readOnly }
 
 // SQL returns the database/sql transaction, for work that must commit with
 // the change: a River job inserted with InsertTx.
@@ -56,21 +62,15 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	})
 }
 
-var errDryRun = errors.New("store: dry run")
-
-// DryRun runs fn in a write transaction that is always rolled back: a
-// preview runs the very code of the change it previews and writes nothing.
-func (db *DB) DryRun(ctx context.Context, fn func(tx *Tx) error) error {
-	err := db.InTx(ctx, func(tx *Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return errDryRun
+// ReadTx runs fn in a read-only transaction: one snapshot, no row lock,
+// nothing written — on SQLite a deferred BEGIN on the read pool's
+// query_only connections (never the write lock), on PostgreSQL BEGIN READ
+// ONLY. Pages, GETs and previews read through it, so that no reader waits
+// for a writer or holds one up. A write in fn fails.
+func (db *DB) ReadTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.inReadTx(ctx, "engine read", func(stx *sql.Tx) error {
+		return fn(&Tx{db: db, tx: stx, ctx: ctx, now: db.now(), readOnly: true})
 	})
-	if errors.Is(err, errDryRun) {
-		return nil
-	}
-	return err
 }
 
 // Now returns the transaction's time.
@@ -93,7 +93,15 @@ func (tx *Tx) Audit(action, targetType, targetID string, accountID int64, before
 // so that changes to one account run one after the other. (SQLite's write
 // transaction holds the database's one write lock from BEGIN.)
 func (tx *Tx) LockAccount(id int64) (*billing.Account, error) {
+	if tx.readOnly {
+		return nil, billing.Errorf(billing.EINTERNAL, "store: LockAccount in a read transaction; use FindAccount")
+	}
 	return tx.db.findAccount(tx.ctx, tx.tx, "a.id = $1", id, "Account", true)
+}
+
+// FindAccount reads the account without locking it, for reads (ReadTx).
+func (tx *Tx) FindAccount(id int64) (*billing.Account, error) {
+	return tx.db.findAccount(tx.ctx, tx.tx, "a.id = $1", id, "Account", false)
 }
 
 // TestClockNow returns the time of the account's test clock, nil when it
@@ -105,7 +113,7 @@ func (tx *Tx) TestClockNow(accountID int64) (*time.Time, error) {
 // AccountTestClockNow returns the time of the account's test clock, nil
 // when it has none.
 func (db *DB) AccountTestClockNow(ctx context.Context, accountID int64) (*time.Time, error) {
-	return db.testClockNow(ctx, db.db, accountID)
+	return db.testClockNow(ctx, db.read, accountID)
 }
 
 func (db *DB) testClockNow(ctx context.Context, q querier, accountID int64) (*time.Time, error) {
@@ -239,7 +247,7 @@ func (tx *Tx) FindSubscription(accountID int64) (*billing.Subscription, error) {
 // FindSubscription returns the account's subscription, ENOTFOUND (reason
 // "no_subscription") when it has none yet.
 func (db *DB) FindSubscription(ctx context.Context, accountID int64) (*billing.Subscription, error) {
-	s, err := db.findSubscription(ctx, db.db, accountID)
+	s, err := db.findSubscription(ctx, db.read, accountID)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func (db *DB) DeleteTaxRate(ctx context.Context, country string) error {
 
 // FindTaxRates returns every rate, ordered by country.
 func (db *DB) FindTaxRates(ctx context.Context) ([]*billing.TaxRate, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT country, basis_points FROM tax_rates ORDER BY country`)
+	rows, err := db.read.QueryContext(ctx, `SELECT country, basis_points FROM tax_rates ORDER BY country`)
 	if err != nil {
 		return nil, dbError(err, "find tax rates", "")
 	}
@@ -76,7 +76,7 @@ func (db *DB) FindTaxRates(ctx context.Context) ([]*billing.TaxRate, error) {
 
 // FindTaxRate returns the country's rate, or ENOTFOUND.
 func (db *DB) FindTaxRate(ctx context.Context, country string) (*billing.TaxRate, error) {
-	r, err := db.findTaxRate(ctx, db.db, country, false)
+	r, err := db.findTaxRate(ctx, db.read, country, false)
 	if err != nil {
 		return nil, err
 	}

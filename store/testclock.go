@@ -35,7 +35,7 @@ func (db *DB) CreateTestClock(ctx context.Context, c *billing.TestClock) error {
 // FindTestClock returns ENOTFOUND for an unknown id.
 func (db *DB) FindTestClock(ctx context.Context, id int64) (*billing.TestClock, error) {
 	c := &billing.TestClock{}
-	err := db.db.QueryRowContext(ctx, `SELECT id, name, now, created_at FROM test_clocks WHERE id = $1`, id).
+	err := db.read.QueryRowContext(ctx, `SELECT id, name, now, created_at FROM test_clocks WHERE id = $1`, id).
 		Scan(&c.ID, &c.Name, scanTime(&c.Now), scanTime(&c.CreatedAt))
 	if err != nil {
 		return nil, dbError(err, "find test clock", "Test clock "+strconv.FormatInt(id, 10))
@@ -45,7 +45,7 @@ func (db *DB) FindTestClock(ctx context.Context, id int64) (*billing.TestClock, 
 
 // FindTestClocks lists every test clock, newest first.
 func (db *DB) FindTestClocks(ctx context.Context) ([]*billing.TestClock, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT id, name, now, created_at FROM test_clocks ORDER BY id DESC`)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, name, now, created_at FROM test_clocks ORDER BY id DESC`)
 	if err != nil {
 		return nil, dbError(err, "find test clocks", "")
 	}
@@ -63,7 +63,7 @@ func (db *DB) FindTestClocks(ctx context.Context) ([]*billing.TestClock, error) 
 
 // TestClockAccounts returns the ids of the accounts attached to a clock.
 func (db *DB) TestClockAccounts(ctx context.Context, clockID int64) ([]int64, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT id FROM accounts WHERE test_clock_id = $1 ORDER BY id`, clockID)
+	rows, err := db.read.QueryContext(ctx, `SELECT id FROM accounts WHERE test_clock_id = $1 ORDER BY id`, clockID)
 	if err != nil {
 		return nil, dbError(err, "test clock accounts", "")
 	}

@@ -103,7 +103,7 @@ func (db *DB) CreateWebhookEndpoint(ctx context.Context, e *webhook.Endpoint) er
 // FindWebhookEndpoints returns every endpoint, disabled ones included,
 // oldest first.
 func (db *DB) FindWebhookEndpoints(ctx context.Context) ([]*webhook.Endpoint, error) {
-	return db.findEndpoints(ctx, db.db, `SELECT `+endpointColumns+` FROM webhook_endpoints ORDER BY id`)
+	return db.findEndpoints(ctx, db.read, `SELECT `+endpointColumns+` FROM webhook_endpoints ORDER BY id`)
 }
 
 func (db *DB) findEndpoints(ctx context.Context, q querier, query string, args ...any) ([]*webhook.Endpoint, error) {
@@ -125,7 +125,7 @@ func (db *DB) findEndpoints(ctx context.Context, q querier, query string, args .
 
 // FindWebhookEndpointByID returns ENOTFOUND for an unknown id.
 func (db *DB) FindWebhookEndpointByID(ctx context.Context, id int64) (*webhook.Endpoint, error) {
-	return db.findEndpoint(ctx, db.db, id, false)
+	return db.findEndpoint(ctx, db.read, id, false)
 }
 
 func (db *DB) findEndpoint(ctx context.Context, q querier, id int64, lock bool) (*webhook.Endpoint, error) {
@@ -294,7 +294,7 @@ func scanEvent(row interface{ Scan(...any) error }) (*webhook.Event, error) {
 
 // FindWebhookEvent returns ENOTFOUND for an unknown id.
 func (db *DB) FindWebhookEvent(ctx context.Context, id string) (*webhook.Event, error) {
-	return db.findEvent(ctx, db.db, id)
+	return db.findEvent(ctx, db.read, id)
 }
 
 func (db *DB) findEvent(ctx context.Context, q querier, id string) (*webhook.Event, error) {
