@@ -76,6 +76,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.Put(ctx, keyUserID, u.ID)
+	s.sessions.Put(ctx, keySeen, s.now().Unix())
 	s.sessions.Put(ctx, keyCSRF, randomToken())
 	s.logger(r).InfoContext(ctx, "signed in", slog.String("actor", u.Actor().Name))
 	next := form.Next

@@ -72,7 +72,8 @@ type Config struct {
 	// Lifetime after this long in any case. Defaults: 30 minutes, 12 hours.
 	IdleTimeout time.Duration
 	Lifetime    time.Duration
-	// Now is the wall clock of the operator pages; time.Now by default.
+	// Now is the wall clock of the operator pages and of the idle
+	// timeout; time.Now by default.
 	Now func() time.Time
 	// TestMode shows the operators' test clocks (korebill serve --mode
 	// test); outside it their pages do not exist.
@@ -88,8 +89,10 @@ type Server struct {
 	crossSite *http.CrossOriginProtection
 	pages     *pages
 	now       func() time.Time
-	mux       *http.ServeMux // the routes, to tell whether a page exists (change.go)
-	testMode  bool           // test clocks exist (operator_clocks.go)
+	// idleTimeout signs a person out after this long without a request.
+	idleTimeout time.Duration
+	mux         *http.ServeMux // the routes, to tell whether a page exists (change.go)
+	testMode    bool           // test clocks exist (operator_clocks.go)
 }
 
 // SessionCookieName is the console's cookie.
@@ -114,9 +117,11 @@ func New(c Config) (*Server, error) {
 	if c.Sessions != nil {
 		sm.Store = c.Sessions
 	}
-	sm.IdleTimeout = c.IdleTimeout
-	if sm.IdleTimeout <= 0 {
-		sm.IdleTimeout = 30 * time.Minute
+	// The idle timeout is the console's (keepAlive), not scs's: scs
+	// enforces one by writing the session on every request.
+	s.idleTimeout = c.IdleTimeout
+	if s.idleTimeout <= 0 {
+		s.idleTimeout = 30 * time.Minute
 	}
 	sm.Lifetime = c.Lifetime
 	if sm.Lifetime <= 0 {
@@ -205,6 +210,7 @@ const (
 	keyUserID = "user_id"
 	keyCSRF   = "csrf"
 	keyFlash  = "flash"
+	keySeen   = "seen" // when the signed-in person was last seen, Unix seconds (keepAlive)
 )
 
 type reqKey struct{}
@@ -294,7 +300,35 @@ func (s *Server) base(h http.Handler) http.Handler {
 			l = l.With(slog.String("request_id", id))
 		}
 		r = r.WithContext(context.WithValue(r.Context(), reqKey{}, &request{log: l}))
-		s.sessions.LoadAndSave(s.crossSite.Handler(checked)).ServeHTTP(w, r)
+		s.sessions.LoadAndSave(s.keepAlive(s.crossSite.Handler(checked))).ServeHTTP(w, r)
+	})
+}
+
+// seenEvery is how stale the session's "last seen" may grow before a
+// request writes it again.
+const seenEvery = time.Minute
+
+// keepAlive signs out a person idle for longer than the idle timeout, and
+// otherwise keeps their session alive by writing when they were last seen —
+// at most once a minute, not on every request: a request that changes
+// nothing in the session does not write it (scs writes only a modified
+// session). The idle timeout is thus kept to the minute.
+func (s *Server) keepAlive(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if s.sessions.Exists(ctx, keyUserID) {
+			now := s.now()
+			switch idle := now.Sub(time.Unix(s.sessions.GetInt64(ctx, keySeen), 0)); {
+			case idle > s.idleTimeout:
+				if err := s.sessions.Destroy(ctx); err != nil {
+					s.serverError(w, r, err)
+					return
+				}
+			case idle >= seenEvery:
+				s.sessions.Put(ctx, keySeen, now.Unix())
+			}
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -43,7 +43,7 @@ type bundle struct {
 // amounts and dates are the same on every run (10 March 2027, 15:00 UTC).
 var engineStart = time.Date(2027, time.March, 10, 15, 0, 0, 0, time.UTC)
 
-func setup(t *testing.T, db *store.DB) *bundle {
+func setup(t *testing.T, db *store.DB, configure ...func(*console.Config)) *bundle {
 	t.Helper()
 	ctx := billing.NewContextWithActor(context.Background(), billing.Actor{Name: "test", Role: billing.RoleOperator})
 	b := &bundle{db: db, clock: billing.NewFixedClock(engineStart)}
@@ -77,11 +77,15 @@ func setup(t *testing.T, db *store.DB) *bundle {
 	apiServer := api.New(api.Config{Services: api.Services{
 		Accounts: db, Profiles: db, Catalog: db, Users: db, Audit: db, Keys: db,
 	}})
-	cs, err := console.New(console.Config{
+	cfg := console.Config{
 		Services: console.Services{Accounts: db, Profiles: db, Audit: db, Users: db, Engine: eng},
 		Sessions: db.Sessions(),
 		Logger:   slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	cs, err := console.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
