@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -304,6 +305,11 @@ func TestDemo_HistoryThenBillTwiceBillsNothingTwice(t *testing.T) {
 	afterFirst := count()
 	if afterFirst <= before {
 		t.Fatalf("invoices %d → %d: the first bill run billed nothing", before, afterFirst)
+	}
+	// It reports the invoices it issued, each once (a renewal's invoice
+	// and the charge that collects it are one invoice).
+	if want := fmt.Sprintf(": %d invoices,", afterFirst-before); !strings.Contains(out1, want) {
+		t.Errorf("the first bill run issued %d invoices and reported:\n%s", afterFirst-before, out1)
 	}
 	out2, err := runCmd(t, "bill", "--database-url", dbPath)
 	if err != nil || !strings.Contains(out2, "billed 0 accounts: 0 invoices") {
