@@ -125,10 +125,14 @@ func TestSignIn_WrongPasswordThenRightLandsOnHome(t *testing.T) {
 		}
 		mustContain(t, body, "Account Summary", "Acme Corp", b.acme.Number, "Billing Profile", "$0.00")
 
-		// The session cookie is HttpOnly and SameSite=Lax; no Secure over http.
+		// The session cookie, set by the sign-in's answer (the session is
+		// not written again by the redirects after it), is HttpOnly and
+		// SameSite=Lax; no Secure over http.
 		var cookie string
-		for _, c := range p.last.Request.Response.Header.Values("Set-Cookie") {
-			cookie = c
+		for resp := p.last.Request.Response; resp != nil && cookie == ""; resp = resp.Request.Response {
+			for _, c := range resp.Header.Values("Set-Cookie") {
+				cookie = c
+			}
 		}
 		for _, want := range []string{"korebill_session=", "HttpOnly", "SameSite=Lax"} {
 			if !strings.Contains(cookie, want) {
