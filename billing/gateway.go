@@ -61,6 +61,22 @@ type Gateway interface {
 	// the card. Refunding more than is left of the charge is refused
 	// (EINVALID), as is refunding a charge that did not succeed (ESTATE).
 	Refund(ctx context.Context, req RefundRequest) (RefundResult, error)
+
+	// LookupCharge asks what became of a charge, by its gateway reference
+	// when the caller has one, else by the idempotency key it was sent with
+	// (Stripe: the PaymentIntent, or a search of PaymentIntents by the key
+	// kept in their metadata). It never charges. found is false when the
+	// gateway has no charge for the key: nothing was taken. An error leaves
+	// the question open (ask again later).
+	LookupCharge(ctx context.Context, q ChargeLookup) (res ChargeResult, found bool, err error)
+}
+
+// ChargeLookup names a charge to look up: GatewayRef when known, else
+// IdempotencyKey (and CustomerRef, which narrows a search).
+type ChargeLookup struct {
+	IdempotencyKey string
+	GatewayRef     string
+	CustomerRef    string
 }
 
 // CardTokenizer is implemented by gateways that turn card details into a

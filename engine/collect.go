@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -104,7 +105,13 @@ func cardSchedule(attempts []*store.Payment, loc *time.Location) schedule {
 		if p.Method != store.MethodCard || p.Status != store.PaymentFailed {
 			continue
 		}
-		day := billing.DateOf(p.AttemptedAt, loc)
+		// The day the failure was learned: an attempt settled by reconcile
+		// long after it was made starts the schedule then, not in the past.
+		at := p.AttemptedAt
+		if p.ResolvedAt != nil && p.ResolvedAt.After(at) {
+			at = *p.ResolvedAt
+		}
+		day := billing.DateOf(at, loc)
 		if s.failures == 0 {
 			s.firstFailure = day
 		}
@@ -264,6 +271,9 @@ func (e *Engine) transferDue(st *state, inv *billing.Invoice, evs []*store.Dunni
 type pendingCall struct {
 	payment *store.Payment
 	refund  *store.Refund
+	// lookup asks the gateway what became of the payment instead of
+	// sending it again: its key is forgotten by now.
+	lookup bool
 }
 
 // collectIn takes the account's next collection step, in the round's
@@ -325,9 +335,11 @@ func (e *Engine) runPaymentStep(ctx context.Context, st *state, d *payDue) (*pen
 	return nil, nil
 }
 
-// startCheck readies an in-flight attempt to be asked again, or, when the
-// gateway has forgotten its key by now, leaves it for reconciliation:
-// asking again with a forgotten key could charge twice.
+// startCheck readies an in-flight attempt to be asked again. When the
+// gateway has forgotten a payment's key by now, sending it again could
+// charge twice: the gateway is asked what became of the charge instead
+// (reconcile's lookup, which never charges). A refund whose key is
+// forgotten is left for an operator.
 func (e *Engine) startCheck(st *state, p *store.Payment, r *store.Refund) (*pendingCall, error) {
 	next := st.now.Add(e.pay.recheckAfter)
 	var first *time.Time
@@ -341,11 +353,11 @@ func (e *Engine) startCheck(st *state, p *store.Payment, r *store.Refund) (*pend
 	if p != nil {
 		p.Checks++
 		p.NextCheckAt = &next
-		if expired {
-			p.NextCheckAt = nil
-		}
 		if err := st.tx.UpdatePayment(p); err != nil {
 			return nil, err
+		}
+		if expired {
+			return &pendingCall{payment: p, lookup: true}, nil
 		}
 		target, id = "payment", p.IdempotencyKey
 	} else {
@@ -379,6 +391,9 @@ func actorName(ctx context.Context) string {
 // default card. With no card to charge, the attempt fails at once, without
 // a gateway call, and goes through the retry schedule like a decline.
 func (e *Engine) startCharge(ctx context.Context, st *state, inv *billing.Invoice, trigger store.PaymentTrigger) (*store.Payment, error) {
+	if _, err := admit(st, inv); err != nil {
+		return nil, err
+	}
 	def, err := st.tx.DefaultPaymentMethod(st.a.ID)
 	if err != nil {
 		return nil, err
@@ -419,6 +434,12 @@ func (e *Engine) finishCall(ctx context.Context, c *pendingCall) (*billing.Invoi
 	if c.refund != nil {
 		_, err := e.finishRefund(ctx, c.refund)
 		return nil, err
+	}
+	if c.lookup {
+		if _, err := e.settlePayment(ctx, c.payment); err != nil {
+			return nil, err
+		}
+		return e.db.FindInvoice(ctx, c.payment.InvoiceID)
 	}
 	res, callErr := e.charge(ctx, c.payment)
 	_, inv, err := e.recordCharge(ctx, c.payment.AccountID, c.payment.ID, res, callErr)
@@ -472,8 +493,17 @@ func (e *Engine) recordChargeIn(ctx context.Context, st *state, paymentID int64,
 		if inv, err = tx.FindInvoice(p.InvoiceID); err != nil {
 			return err
 		}
-		if !p.Status.InFlight() {
+		late := p.Status == store.PaymentFailed && p.FailureCode == FailureNotCharged &&
+			callErr == nil && res.Status == billing.ChargeSucceeded
+		if !p.Status.InFlight() && !late {
 			return nil
+		}
+		if late {
+			// Settled as never charged, and the gateway has the charge
+			// after all: the money is recorded, never left unseen.
+			if err := tx.Audit("payment.late_charge", "invoice", inv.Number, st.a.ID, paymentSnapshot(p), res); err != nil {
+				return err
+			}
 		}
 		now := st.now
 		switch {
@@ -564,14 +594,29 @@ func invoiceSnapshot(inv *billing.Invoice) invoiceView {
 // applyPayment puts a succeeded payment on its invoice: amount paid and
 // due, and paid (with the payment type) once nothing is due. A paid
 // invoice may restore the account.
+//
+// Money that arrives for more than the invoice still owes (a charge
+// confirmed after the invoice was settled another way, or voided) is never
+// put on the invoice: the excess is an overpayment, kept on the payment
+// (amount_overpaid) and given to the account's credit balance (reason
+// overpayment), where Billing History shows it and the next invoices use
+// it — or an operator refunds it. amount_paid never exceeds the total.
 func (e *Engine) applyPayment(ctx context.Context, st *state, inv *billing.Invoice, p *store.Payment) error {
 	before := invoiceSnapshot(inv)
-	if inv.Status != billing.InvoiceOpen && inv.Status != billing.InvoiceUncollectible {
-		// Voided meanwhile: the money came anyway; record it, leave the
-		// invoice, and let an operator refund it.
-		return st.tx.Audit("payment.unapplied", "invoice", inv.Number, st.a.ID, before, paymentSnapshot(p))
+	var owed int64
+	if inv.Status == billing.InvoiceOpen || inv.Status == billing.InvoiceUncollectible {
+		owed = inv.AmountDue.Amount
 	}
-	inv.AmountPaid = inv.AmountPaid.Add(p.Amount)
+	applied := min(p.Amount.Amount, owed)
+	if excess := p.Amount.Amount - applied; excess > 0 {
+		if err := e.overpaid(st, inv, p, excess); err != nil {
+			return err
+		}
+	}
+	if applied == 0 {
+		return nil
+	}
+	inv.AmountPaid = inv.AmountPaid.Add(billing.NewMoney(applied, inv.Currency))
 	inv.AmountDue = billing.NewMoney(max(inv.Total.Amount-inv.AmountPaid.Amount, 0), inv.Currency)
 	inv.PaymentType = billing.InvoicePaymentCard
 	if p.Method == store.MethodACH {
@@ -598,6 +643,27 @@ func (e *Engine) applyPayment(ctx context.Context, st *state, inv *billing.Invoi
 		return err
 	}
 	return e.restore(ctx, st)
+}
+
+// overpaid records the excess of a payment over what its invoice owed: on
+// the payment, on the credit balance, and in the audit trail.
+func (e *Engine) overpaid(st *state, inv *billing.Invoice, p *store.Payment, excess int64) error {
+	p.AmountOverpaid = billing.NewMoney(excess, p.Amount.Currency)
+	if err := st.tx.UpdatePayment(p); err != nil {
+		return err
+	}
+	ct := &store.CreditTransaction{AccountID: st.a.ID, Amount: p.AmountOverpaid, Reason: store.CreditOverpayment,
+		InvoiceID: &inv.ID, Description: fmt.Sprintf("Overpayment of %s: %s received %s when it owed %s",
+			inv.Number, p.MethodLabel, p.Amount, billing.NewMoney(p.Amount.Amount-excess, inv.Currency))}
+	if err := st.tx.AddCredit(ct); err != nil {
+		return err
+	}
+	st.a.CreditBalance = ct.BalanceAfter
+	return st.tx.Audit("payment.overpaid", "invoice", inv.Number, st.a.ID, invoiceSnapshot(inv), struct {
+		Payment paymentView   `json:"payment"`
+		Excess  billing.Money `json:"excess"`
+		Balance billing.Money `json:"credit_balance"`
+	}{paymentSnapshot(p), p.AmountOverpaid, ct.BalanceAfter})
 }
 
 // afterFailure records a failed attempt in the audit trail and tells the
@@ -897,7 +963,7 @@ func (e *Engine) PayInvoice(ctx context.Context, invoiceID int64) (*PaymentResul
 		if err != nil {
 			return err
 		}
-		if err := payable(inv); err != nil {
+		if _, err := admit(st, inv); err != nil {
 			return err
 		}
 		def, err := tx.DefaultPaymentMethod(st.a.ID)
@@ -954,6 +1020,33 @@ func (e *Engine) openInvoice(ctx context.Context, tx *store.Tx, invoiceID int64)
 	return inv, st, nil
 }
 
+// admit is the one decision every way of paying an invoice goes through —
+// the first charge, a retry, a new card, Pay now, a bank transfer, an
+// operator's action — taken under the account's lock (open), so two ways
+// cannot decide at once: the invoice must owe something, and no attempt of
+// it may be in flight. An attempt in flight may yet take the money, so
+// nothing else is taken or recorded until it is settled (by its check, or
+// by reconcile); "An invoice has at most its total collected". It returns
+// the invoice's attempts.
+func admit(st *state, inv *billing.Invoice) ([]*store.Payment, error) {
+	if err := payable(inv); err != nil {
+		return nil, err
+	}
+	attempts, err := st.tx.InvoicePayments(inv.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range attempts {
+		if p.Status.InFlight() {
+			return attempts, billing.ReasonErrorf(billing.ESTATE, "payment_in_progress",
+				"A card payment of %s for invoice %s (attempt %d) is waiting for the gateway's answer; "+
+					"nothing else is taken or recorded until it is settled (it is asked again shortly; korebill reconcile settles it now).",
+				p.Amount, inv.Number, p.ID)
+		}
+	}
+	return attempts, nil
+}
+
 // payable refuses invoices that owe nothing.
 func payable(inv *billing.Invoice) error {
 	switch {
@@ -1001,7 +1094,7 @@ func (e *Engine) RecordBankTransfer(ctx context.Context, invoiceID int64, t Bank
 		if err != nil {
 			return err
 		}
-		if err := payable(inv); err != nil {
+		if _, err := admit(st, inv); err != nil {
 			return err
 		}
 		if t.ReceivedOn.After(st.today) {

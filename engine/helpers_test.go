@@ -62,6 +62,12 @@ func newBundle(t testing.TB, db *store.DB, start string, opts ...option) *bundle
 		t.Fatal(err)
 	}
 	b.eng = eng
+	// Every scenario ends by checking reconcile's invariants of the books.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			mustHold(t, eng)
+		}
+	})
 	if err := eng.SeedCatalog(b.ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -279,6 +279,14 @@ func (e *Engine) makeCalls(ctx context.Context, round []*batchResult, limit int)
 					}
 					return
 				}
+				if c.lookup {
+					// A forgotten key: the gateway is asked, never charged
+					// again, and the answer recorded (engine/reconcile.go).
+					if _, err := e.settlePayment(ctx, c.payment); err != nil {
+						e.log.ErrorContext(ctx, "payment lookup", slog.Int64("payment_id", c.payment.ID), slog.Any("err", err))
+					}
+					return
+				}
 				res, err := e.charge(ctx, c.payment)
 				r.outcomes[i] = callOutcome{payment: c.payment, res: res, err: err}
 			})

@@ -18,6 +18,7 @@ const (
 	CreditChangeCredit CreditReason = "change_credit" // a change whose credit exceeded its charge
 	CreditRefund       CreditReason = "refund"        // given back by a credit note
 	CreditAdjustment   CreditReason = "adjustment"    // an operator's correction
+	CreditOverpayment  CreditReason = "overpayment"   // money that arrived for an invoice that no longer owed it
 )
 
 // CreditTransaction is one movement of an account's credit balance, with

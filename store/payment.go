@@ -282,8 +282,11 @@ type Payment struct {
 	Trigger         PaymentTrigger
 	Amount          billing.Money
 	AmountRefunded  billing.Money
-	Status          PaymentStatus
-	IdempotencyKey  string // "charge:<id>" for a card; "" for a bank transfer
+	// AmountOverpaid is the part of a succeeded payment its invoice no
+	// longer owed when the money arrived; it went to the credit balance.
+	AmountOverpaid billing.Money
+	Status         PaymentStatus
+	IdempotencyKey string // "charge:<id>" for a card; "" for a bank transfer
 	// The request the gateway got, kept to send it again identically.
 	CustomerRef    string
 	MethodRef      string
@@ -305,7 +308,8 @@ type Payment struct {
 const paymentColumns = `p.id, p.account_id, p.invoice_id, coalesce(i.number, ''), p.payment_method_id, p.method,
 	p.trigger, p.amount, p.currency, p.amount_refunded, p.status, coalesce(p.idempotency_key, ''), p.customer_ref,
 	p.method_ref, p.method_label, p.gateway_ref, p.failure_code, p.failure_message, p.retryable, p.reference,
-	p.received_on, p.attempted_at, p.first_called_at, p.resolved_at, p.next_check_at, p.checks, p.created_by`
+	p.received_on, p.attempted_at, p.first_called_at, p.resolved_at, p.next_check_at, p.checks, p.created_by,
+	p.amount_overpaid`
 
 const paymentFrom = ` FROM payments p JOIN invoices i ON i.id = p.invoice_id`
 
@@ -317,11 +321,12 @@ func scanPayment(row interface{ Scan(...any) error }) (*Payment, error) {
 		&p.Amount.Amount, &p.Amount.Currency, &p.AmountRefunded.Amount, &p.Status, &p.IdempotencyKey, &p.CustomerRef,
 		&p.MethodRef, &p.MethodLabel, &p.GatewayRef, &p.FailureCode, &p.FailureMessage, &p.Retryable, &p.Reference,
 		scanDate(&received), scanTime(&p.AttemptedAt), scanNullTime(&p.FirstCalledAt), scanNullTime(&p.ResolvedAt),
-		scanNullTime(&p.NextCheckAt), &p.Checks, &p.CreatedBy)
+		scanNullTime(&p.NextCheckAt), &p.Checks, &p.CreatedBy, &p.AmountOverpaid.Amount)
 	if err != nil {
 		return nil, err
 	}
 	p.AmountRefunded.Currency = p.Amount.Currency
+	p.AmountOverpaid.Currency = p.Amount.Currency
 	if methodID.Valid {
 		p.PaymentMethodID = &methodID.Int64
 	}
@@ -358,6 +363,7 @@ func (tx *Tx) CreatePayment(p *Payment) error {
 		return paymentError(err, "create payment")
 	}
 	p.AmountRefunded = billing.Zero(p.Amount.Currency)
+	p.AmountOverpaid = billing.Zero(p.Amount.Currency)
 	if p.Method == MethodCard && p.Status.InFlight() {
 		p.IdempotencyKey = "charge:" + strconv.FormatInt(p.ID, 10)
 		if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE payments SET idempotency_key = $1 WHERE id = $2`,
@@ -373,10 +379,12 @@ func (tx *Tx) CreatePayment(p *Payment) error {
 func (tx *Tx) UpdatePayment(p *Payment) error {
 	_, err := tx.tx.ExecContext(tx.ctx, `
 		UPDATE payments SET status = $1, gateway_ref = $2, failure_code = $3, failure_message = $4, retryable = $5,
-			first_called_at = $6, resolved_at = $7, next_check_at = $8, checks = $9, amount_refunded = $10
-		WHERE id = $11`,
+			first_called_at = $6, resolved_at = $7, next_check_at = $8, checks = $9, amount_refunded = $10,
+			amount_overpaid = $11
+		WHERE id = $12`,
 		p.Status, p.GatewayRef, p.FailureCode, p.FailureMessage, p.Retryable, tx.db.nullTimeArg(p.FirstCalledAt),
-		tx.db.nullTimeArg(p.ResolvedAt), tx.db.nullTimeArg(p.NextCheckAt), p.Checks, p.AmountRefunded.Amount, p.ID)
+		tx.db.nullTimeArg(p.ResolvedAt), tx.db.nullTimeArg(p.NextCheckAt), p.Checks, p.AmountRefunded.Amount,
+		p.AmountOverpaid.Amount, p.ID)
 	return paymentError(err, "update payment")
 }
 

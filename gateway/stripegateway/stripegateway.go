@@ -227,6 +227,46 @@ func (g *Gateway) Charge(ctx context.Context, req billing.ChargeRequest) (billin
 	return chargeResult(pi), nil
 }
 
+// LookupCharge retrieves the PaymentIntent by its id when the caller has it,
+// and otherwise searches PaymentIntents for the idempotency key Charge put in
+// their metadata (which outlives Stripe's 24 hours of keys). A PaymentIntent
+// that a decline left without success reads as the failed charge it was.
+// Stripe's search index lags writes by up to a minute: a charge made in the
+// last minute may not be found yet, which is why reconcile leaves young
+// attempts alone.
+func (g *Gateway) LookupCharge(ctx context.Context, q billing.ChargeLookup) (billing.ChargeResult, bool, error) {
+	if q.GatewayRef != "" {
+		pi, err := g.client.V1PaymentIntents.Retrieve(ctx, q.GatewayRef, nil)
+		if err != nil {
+			var se *stripe.Error
+			if errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound {
+				return billing.ChargeResult{}, false, nil
+			}
+			return billing.ChargeResult{}, false, fmt.Errorf("stripegateway: retrieve %s: %w", q.GatewayRef, err)
+		}
+		return chargeResult(pi), true, nil
+	}
+	if err := billing.ValidateIdempotencyKey(q.IdempotencyKey); err != nil {
+		return billing.ChargeResult{}, false, err
+	}
+	query := "metadata['idempotency_key']:'" + strings.ReplaceAll(q.IdempotencyKey, "'", "\\'") + "'"
+	if q.CustomerRef != "" {
+		query += " AND customer:'" + strings.ReplaceAll(q.CustomerRef, "'", "\\'") + "'"
+	}
+	params := &stripe.PaymentIntentSearchParams{}
+	params.Query = query
+	for pi, err := range g.client.V1PaymentIntents.Search(ctx, params) {
+		if err != nil {
+			return billing.ChargeResult{}, false, fmt.Errorf("stripegateway: search payment intents: %w", err)
+		}
+		if pi.Metadata["idempotency_key"] != q.IdempotencyKey {
+			continue // stripe-mock answers any search with its fixture
+		}
+		return chargeResult(pi), true, nil
+	}
+	return billing.ChargeResult{}, false, nil
+}
+
 // chargeResult reads a PaymentIntent that Stripe created without an error.
 func chargeResult(pi *stripe.PaymentIntent) billing.ChargeResult {
 	res := billing.ChargeResult{GatewayRef: pi.ID}

@@ -1,5 +1,5 @@
 // Package testgateway holds the built-in test gateway: a billing.Gateway that
-// works offline and in memory and answers by card number the way Stripe's test
+// works offline, in memory or in a ledger file of its own, and answers by card number the way Stripe's test
 // cards do (4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined, …).
 // It is the default gateway, so that Kore Billing runs and can be tried with no
 // account anywhere, and it lets tests make the gateway time out after charging
@@ -11,9 +11,10 @@
 // and cards describe themselves (a card's reference says how the card behaves
 // and when it expires), so cards attached before a restart still charge the
 // same way after it. Charges, refunds and idempotency keys live in memory, for
-// the life of the process: after a restart a retried key is not recognised and
-// an old charge cannot be refunded. That is enough for a test gateway; a real
-// gateway keeps them for us.
+// the life of the process, unless OpenLedger keeps them in a file
+// (ledger.go): then a retried key is recognised after a restart or a SIGKILL,
+// and reconcile can look a charge up. A fault profile (faults.go) makes a
+// share of the charges time out, fail or be slow, deterministically by seed.
 package testgateway
 
 import (
@@ -24,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,7 +154,15 @@ type Gateway struct {
 	keys      map[string]keyed
 	charges   []*ChargeRecord
 	byRef     map[string]*ChargeRecord
+	byKey     map[string]*ChargeRecord
 	refunds   []RefundRecord
+
+	ledger       *os.File // OpenLedger's file; nil keeps everything in memory
+	ledgerOffset int64    // how much of it is loaded
+
+	faults    Faults
+	faultSeed int64
+	calls     map[string]int // Charge calls per key, for the fault profile
 
 	unavailable        bool
 	latency            time.Duration
@@ -177,6 +187,8 @@ func New(clock billing.Clock) *Gateway {
 		attached:  make(map[string]string),
 		keys:      make(map[string]keyed),
 		byRef:     make(map[string]*ChargeRecord),
+		byKey:     make(map[string]*ChargeRecord),
+		calls:     make(map[string]int),
 	}
 }
 
@@ -254,6 +266,10 @@ func (g *Gateway) begin(ctx context.Context) error {
 	if g.unavailable {
 		g.mu.Unlock()
 		return ErrUnavailable
+	}
+	if err := g.catchUp(); err != nil {
+		g.mu.Unlock()
+		return err
 	}
 	return nil
 }
@@ -453,6 +469,21 @@ func (g *Gateway) Charge(ctx context.Context, req billing.ChargeRequest) (billin
 	if err := req.Validate(); err != nil {
 		return billing.ChargeResult{}, err
 	}
+	g.mu.Lock()
+	f, slow := g.roll(req.IdempotencyKey)
+	slowFor := g.faults.SlowFor
+	g.mu.Unlock()
+	if slow {
+		if slowFor == 0 {
+			slowFor = 200 * time.Millisecond
+		}
+		if err := wait(ctx, slowFor); err != nil {
+			return billing.ChargeResult{}, err
+		}
+	}
+	if f == faultTimeoutBefore {
+		return billing.ChargeResult{}, ErrTimeout
+	}
 	if err := g.begin(ctx); err != nil {
 		return billing.ChargeResult{}, err
 	}
@@ -465,19 +496,21 @@ func (g *Gateway) Charge(ctx context.Context, req billing.ChargeRequest) (billin
 	}
 	result, _ := r.(billing.ChargeResult)
 	if !ok {
-		if result, err = g.charge(req, request); err != nil {
+		if result, err = g.charge(req, request, f == faultError); err != nil {
 			return billing.ChargeResult{}, err
 		}
 	}
-	if g.timeoutAfterCharge > 0 {
-		g.timeoutAfterCharge--
+	if g.timeoutAfterCharge > 0 || f == faultTimeoutAfter {
+		if f != faultTimeoutAfter {
+			g.timeoutAfterCharge--
+		}
 		return billing.ChargeResult{}, ErrTimeout
 	}
 	return result, nil
 }
 
 // charge makes a new charge. The caller holds g.mu.
-func (g *Gateway) charge(req billing.ChargeRequest, request string) (billing.ChargeResult, error) {
+func (g *Gateway) charge(req billing.ChargeRequest, request string, processorFault bool) (billing.ChargeResult, error) {
 	if err := g.customerKnown(req.CustomerRef); err != nil {
 		return billing.ChargeResult{}, err
 	}
@@ -492,6 +525,9 @@ func (g *Gateway) charge(req billing.ChargeRequest, request string) (billing.Cha
 	}
 	now := g.clock.Now()
 	status, code, message, retryable := b.outcome(month, year, now)
+	if processorFault {
+		status, code, message, retryable = processorError()
+	}
 	rec := &ChargeRecord{
 		Ref:              "ch_test_" + nonce(),
 		CustomerRef:      req.CustomerRef,
@@ -505,8 +541,6 @@ func (g *Gateway) charge(req billing.ChargeRequest, request string) (billing.Cha
 		InvoiceNumber:    req.InvoiceNumber,
 		CreatedAt:        now,
 	}
-	g.charges = append(g.charges, rec)
-	g.byRef[rec.Ref] = rec
 	result := billing.ChargeResult{
 		GatewayRef:     rec.Ref,
 		Status:         status,
@@ -514,6 +548,12 @@ func (g *Gateway) charge(req billing.ChargeRequest, request string) (billing.Cha
 		FailureMessage: message,
 		Retryable:      retryable,
 	}
+	if err := g.record(ledgerEntry{Kind: "charge", Request: request, Charge: rec, Result: &result}); err != nil {
+		return billing.ChargeResult{}, err
+	}
+	g.charges = append(g.charges, rec)
+	g.byRef[rec.Ref] = rec
+	g.byKey[rec.IdempotencyKey] = rec
 	g.keys[req.IdempotencyKey] = keyed{request: request, result: result}
 	return result, nil
 }
@@ -563,7 +603,6 @@ func (g *Gateway) refund(req billing.RefundRequest, request string) (billing.Ref
 		return billing.RefundResult{}, billing.ReasonErrorf(billing.EINVALID, "refund_exceeds_charge",
 			"Only %s of charge %s is left to refund, not %s.", left, ch.Ref, req.Amount)
 	}
-	ch.Refunded = ch.Refunded.Add(req.Amount)
 	rec := RefundRecord{
 		Ref:            "re_test_" + nonce(),
 		ChargeRef:      ch.Ref,
@@ -571,6 +610,10 @@ func (g *Gateway) refund(req billing.RefundRequest, request string) (billing.Ref
 		IdempotencyKey: req.IdempotencyKey,
 		CreatedAt:      g.clock.Now(),
 	}
+	if err := g.record(ledgerEntry{Kind: "refund", Request: request, Refund: &rec}); err != nil {
+		return billing.RefundResult{}, err
+	}
+	ch.Refunded = ch.Refunded.Add(req.Amount)
 	g.refunds = append(g.refunds, rec)
 	result := billing.RefundResult{GatewayRef: rec.Ref, Status: billing.RefundSucceeded}
 	g.keys[req.IdempotencyKey] = keyed{request: request, result: result}
