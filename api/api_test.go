@@ -13,6 +13,7 @@ import (
 
 	"github.com/kore-billing/korebill/api"
 	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/engine"
 	"github.com/kore-billing/korebill/store"
 	"github.com/kore-billing/korebill/store/storetest"
 )
@@ -37,6 +38,23 @@ func setup(t *testing.T, db *store.DB) *testBundle {
 		t.Fatalf("create operator key: %v", err)
 	}
 	return &testBundle{db: db, srv: srv, opKey: key}
+}
+
+// holdsAtEnd checks, when the test ends well, every invariant that
+// `korebill reconcile` checks: each scenario ends with the books whole.
+func holdsAtEnd(t *testing.T, eng *engine.Engine) {
+	t.Helper()
+	t.Cleanup(func() {
+		if t.Failed() {
+			return
+		}
+		breaks, err := eng.CheckInvariants(context.Background())
+		if err != nil {
+			t.Errorf("check invariants: %v", err)
+		} else if len(breaks) > 0 {
+			t.Errorf("invariants broken:\n%s", engine.FormatBreaks(breaks))
+		}
+	})
 }
 
 // call sends a request with a JSON body (a string is sent as is) and

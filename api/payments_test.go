@@ -39,6 +39,7 @@ func setupPayments(t *testing.T, db *store.DB, start string) *payBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	holdsAtEnd(t, eng)
 	ctx := billing.NewContextWithActor(context.Background(), billing.SystemActor)
 	if err := eng.SeedCatalog(ctx); err != nil {
 		t.Fatal(err)

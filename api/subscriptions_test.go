@@ -27,6 +27,7 @@ func setupBilling(t *testing.T, db *store.DB, start string) (*testBundle, *billi
 	if err != nil {
 		t.Fatal(err)
 	}
+	holdsAtEnd(t, eng)
 	ctx := billing.NewContextWithActor(context.Background(), billing.SystemActor)
 	if err := eng.SeedCatalog(ctx); err != nil {
 		t.Fatal(err)

@@ -52,6 +52,7 @@ func setup(t *testing.T, db *store.DB, configure ...func(*console.Config)) *bund
 	if err != nil {
 		t.Fatal(err)
 	}
+	holdsAtEnd(t, eng)
 	if err := eng.SeedCatalog(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +95,23 @@ func setup(t *testing.T, db *store.DB, configure ...func(*console.Config)) *bund
 	b.srv = httptest.NewServer(apiServer.Handler())
 	t.Cleanup(b.srv.Close)
 	return b
+}
+
+// holdsAtEnd checks, when the test ends well, every invariant that
+// `korebill reconcile` checks: each scenario ends with the books whole.
+func holdsAtEnd(t *testing.T, eng *engine.Engine) {
+	t.Helper()
+	t.Cleanup(func() {
+		if t.Failed() {
+			return
+		}
+		breaks, err := eng.CheckInvariants(context.Background())
+		if err != nil {
+			t.Errorf("check invariants: %v", err)
+		} else if len(breaks) > 0 {
+			t.Errorf("invariants broken:\n%s", engine.FormatBreaks(breaks))
+		}
+	})
 }
 
 // acmeProfile is a valid billing profile for Acme.

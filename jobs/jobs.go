@@ -80,6 +80,22 @@ type PruneArgs struct{}
 // Kind names the job in River's table.
 func (PruneArgs) Kind() string { return "prune" }
 
+// ReconcileArgs settles payment attempts left without an answer and checks
+// the books' invariants (engine.Reconcile), periodically.
+type ReconcileArgs struct{}
+
+// Kind is River's name for the job.
+func (ReconcileArgs) Kind() string { return "reconcile" }
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	reconcile func(context.Context) error
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	return w.reconcile(ctx)
+}
+
 type pruneWorker struct {
 	river.WorkerDefaults[PruneArgs]
 	prune func(context.Context) error
@@ -146,6 +162,10 @@ type Options struct {
 	// start and every PruneEvery (default an hour).
 	Prune      func(context.Context) error
 	PruneEvery time.Duration
+	// Reconcile, when set, settles unanswered payment attempts and checks
+	// the invariants, at start and every ReconcileEvery (default an hour).
+	Reconcile      func(context.Context) error
+	ReconcileEvery time.Duration
 }
 
 // Runner is the River client with Kore Billing's jobs.
@@ -199,6 +219,15 @@ func New(db *store.DB, biller Biller, logger *slog.Logger, opts Options) (*Runne
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(opts.PruneEvery),
 			func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "prune"}))
+	}
+	if opts.Reconcile != nil {
+		if opts.ReconcileEvery == 0 {
+			opts.ReconcileEvery = time.Hour
+		}
+		river.AddWorker(workers, &reconcileWorker{reconcile: opts.Reconcile})
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(opts.ReconcileEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile"}))
 	}
 	queues := map[string]river.QueueConfig{
 		river.QueueDefault: {MaxWorkers: 4},

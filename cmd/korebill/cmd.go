@@ -17,6 +17,7 @@ import (
 	"github.com/kore-billing/korebill/billing"
 	"github.com/kore-billing/korebill/console"
 	"github.com/kore-billing/korebill/engine"
+	"github.com/kore-billing/korebill/gateway/testgateway"
 	"github.com/kore-billing/korebill/jobs"
 	"github.com/kore-billing/korebill/mail"
 	"github.com/kore-billing/korebill/store"
@@ -52,6 +53,11 @@ type Config struct {
 	Payments PaymentsConfig
 	// Bench: `korebill bench` (bench.go).
 	Bench BenchConfig
+
+	// reconcile and backup (reconcile.go)
+	ReconcileMinAge time.Duration
+	ReconcileJSON   bool
+	BackupFile      string
 }
 
 // Validate names every setting that is wrong.
@@ -105,8 +111,11 @@ type Main struct {
 	// BenchCommand starts korebill for `korebill bench`; nil runs this
 	// executable (tests re-execute the test binary).
 	BenchCommand benchCommand
-	server       *http.Server
-	ln           net.Listener
+	// testGateway is the test gateway when it is the one in use, to close
+	// its ledger.
+	testGateway *testgateway.Gateway
+	server      *http.Server
+	ln          net.Listener
 	// Ready is closed once Run is serving (tests wait on it).
 	Ready chan struct{}
 }
@@ -115,11 +124,12 @@ type Main struct {
 func NewMain() *Main {
 	return &Main{
 		Config: Config{
-			DatabaseURL: "data/korebill.db",
-			Addr:        "127.0.0.1:8080",
-			LogLevel:    "info",
-			LogFormat:   "text",
-			Mode:        "test",
+			DatabaseURL:     "data/korebill.db",
+			Addr:            "127.0.0.1:8080",
+			LogLevel:        "info",
+			LogFormat:       "text",
+			Mode:            "test",
+			ReconcileMinAge: 5 * time.Minute,
 			Payments: PaymentsConfig{Gateway: "test", StripeTimeout: 30 * time.Second, StripeRetries: 2,
 				RetryDays: "1,3,5,7"},
 			Notify: NotifyConfig{MailFrom: "Kore Billing <billing@localhost>"},
@@ -137,6 +147,9 @@ Usage:
   korebill serve   [flags]   run the service
   korebill migrate [flags]   apply database migrations and exit
   korebill bill    [flags]   run all billing that is due now, then exit
+  korebill reconcile [flags] settle payment attempts left without an answer with the gateway,
+                             check every invariant of the books; exit 1 when one is broken
+  korebill backup FILE       copy the SQLite database to FILE, consistently, while it runs
   korebill demo    [flags]   a fresh demo database with months of history, then serve it
   korebill keys create --role ROLE [--account KB-000001] [--name NAME]
                              make an API key and print it once
@@ -185,7 +198,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 			return fmt.Errorf("unexpected arguments: %v", fs.Args())
 		}
 		return nil
-	case "serve", "migrate", "bill", "demo", "keys-create", "users-create", "openapi", "version":
+	case "serve", "migrate", "bill", "demo", "keys-create", "users-create", "openapi", "version", "reconcile", "backup":
 	case "-h", "--help", "help":
 		fs := m.flagSet("serve")
 		fs.SetOutput(m.Stderr)
@@ -205,7 +218,13 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	if cmd == "demo" && m.Config.DatabaseURL == NewMain().Config.DatabaseURL {
 		m.Config.DatabaseURL = DemoDatabase // the demo never touches the real default database
 	}
-	if fs.NArg() > 0 {
+	if cmd == "backup" {
+		if fs.NArg() != 1 {
+			fmt.Fprintln(m.Stderr, "usage: korebill backup [--database-url …] FILE")
+			return errUsage
+		}
+		m.Config.BackupFile = fs.Arg(0)
+	} else if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	return m.Config.Validate()
@@ -231,9 +250,14 @@ func (m *Main) flagSet(cmd string) *flag.FlagSet {
 		fs.StringVar(&c.KeyName, "name", "", "a name to recognise the key by")
 	}
 	m.consoleFlags(fs, cmd)
-	if cmd == "serve" || cmd == "demo" || cmd == "bill" {
+	if cmd == "serve" || cmd == "demo" || cmd == "bill" || cmd == "reconcile" {
 		m.notifyFlags(fs)
 		m.paymentsFlags(fs)
+	}
+	if cmd == "reconcile" {
+		fs.DurationVar(&c.ReconcileMinAge, "min-age", c.ReconcileMinAge,
+			"leave attempts whose gateway call began less than this ago (a call may be under way elsewhere); 0 settles all")
+		fs.BoolVar(&c.ReconcileJSON, "json", false, "print the report as JSON")
 	}
 	return fs
 }
@@ -266,12 +290,17 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.openDB(ctx); err != nil {
 		return err
 	}
+	if m.Command == "backup" {
+		return m.backup(ctx)
+	}
 	if err := m.openEngine(ctx); err != nil {
 		return err
 	}
 	switch m.Command {
 	case "bill":
 		return m.runBill(ctx)
+	case "reconcile":
+		return m.runReconcile(ctx)
 	case "demo":
 		if err := m.demo(ctx); err != nil {
 			return err
@@ -445,6 +474,11 @@ func (m *Main) Close() error {
 	}
 	if m.DB != nil {
 		if err := m.DB.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.testGateway != nil {
+		if err := m.testGateway.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -177,5 +177,9 @@ func TestBill_KilledMidRunThenRerunBillsExactlyOnce(t *testing.T) {
 	if strings.Join(gotNumbers, " ") != strings.Join(wantNumbers, " ") {
 		t.Errorf("invoice numbers differ from the uninterrupted run (a gap or a repeat):\n got  %v\n want %v", gotNumbers, wantNumbers)
 	}
+	// And the books hold every invariant reconcile checks.
+	if out, err := runCmd(t, "reconcile", "--min-age", "0", "--database-url", crashed); err != nil {
+		t.Errorf("reconcile after the kills: %v\n%s", err, out)
+	}
 	t.Logf("%d kills, %d of them with billing under way; %d invoices", kills, partial, len(got))
 }

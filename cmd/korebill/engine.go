@@ -44,7 +44,8 @@ func (m *Main) openEngine(ctx context.Context) error {
 				m.Logger.Info("pruned idempotency keys", slog.Int64("count", n))
 			}
 			return err
-		}})
+		},
+		Reconcile: m.scheduledReconcile})
 	if err != nil {
 		return err
 	}

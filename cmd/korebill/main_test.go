@@ -15,6 +15,7 @@ import (
 	"time"
 
 	main "github.com/kore-billing/korebill/cmd/korebill"
+	"github.com/kore-billing/korebill/engine"
 	"github.com/kore-billing/korebill/store"
 	"github.com/kore-billing/korebill/store/storetest"
 )
@@ -58,6 +59,12 @@ func startServe(t *testing.T, args ...string) (*main.Main, *syncBuffer) {
 		t.Fatal("serve was not ready in 10s")
 	}
 	t.Cleanup(func() {
+		// Every scenario run on the server ends with the books whole.
+		if !t.Failed() {
+			if breaks, err := m.Engine.CheckInvariants(context.Background()); err != nil || len(breaks) > 0 {
+				t.Errorf("invariants: %v\n%s", err, engine.FormatBreaks(breaks))
+			}
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)

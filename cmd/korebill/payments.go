@@ -30,6 +30,11 @@ type PaymentsConfig struct {
 	StripeRetries    int
 	RetryDays        string // "1,3,5,7"
 	SuspendAfterDays int
+	// The test gateway: a fault profile (testgateway.ParseFaults), its seed,
+	// and the file that keeps its charges across restarts and kills.
+	GatewayFaults string
+	GatewaySeed   int64
+	GatewayLedger string
 }
 
 func (m *Main) paymentsFlags(fs *flag.FlagSet) {
@@ -47,6 +52,11 @@ func (m *Main) paymentsFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.StripeTimeout, "stripe-timeout", c.StripeTimeout, "timeout of one Stripe request")
 	fs.IntVar(&c.StripeRetries, "stripe-retries", c.StripeRetries, "network retries of one Stripe request, with the same idempotency key")
 	fs.IntVar(&c.SuspendAfterDays, "suspend-after-days", c.SuspendAfterDays, "grace in days after the last failed retry before the account is suspended")
+	str(&c.GatewayFaults, "gateway-faults", "KOREBILL_GATEWAY_FAULTS",
+		"test gateway fault profile, e.g. 'timeout_after_charge=0.05,timeout_before_charge=0.05,error=0.05,slow=0.1'")
+	fs.Int64Var(&c.GatewaySeed, "gateway-seed", c.GatewaySeed, "seed of the test gateway's fault profile: the same seed, the same faults")
+	str(&c.GatewayLedger, "gateway-ledger", "KOREBILL_GATEWAY_LEDGER",
+		"file where the test gateway keeps its charges, so that they survive a restart or a kill and reconcile can ask about them")
 }
 
 // paymentsConfig turns the flags into the engine's gateway and schedule.
@@ -65,8 +75,23 @@ func (m *Main) paymentsConfig() (billing.Gateway, engine.PaymentConfig, error) {
 	}
 	switch c.Gateway {
 	case "test":
-		return testgateway.New(m.Clock), pc, nil
+		gw := testgateway.New(m.Clock)
+		faults, err := testgateway.ParseFaults(c.GatewayFaults)
+		if err != nil {
+			return nil, pc, fmt.Errorf("--gateway-faults: %w", err)
+		}
+		gw.SetFaults(faults, c.GatewaySeed)
+		if c.GatewayLedger != "" {
+			if err := gw.OpenLedger(c.GatewayLedger); err != nil {
+				return nil, pc, fmt.Errorf("--gateway-ledger: %w", err)
+			}
+		}
+		m.testGateway = gw
+		return gw, pc, nil
 	case "stripe":
+		if c.GatewayFaults != "" || c.GatewayLedger != "" {
+			return nil, pc, fmt.Errorf("--gateway-faults and --gateway-ledger are the test gateway's; not for --gateway stripe")
+		}
 		gw, err := stripegateway.New(stripegateway.Config{SecretKey: c.StripeKey, BaseURL: c.StripeURL,
 			Timeout: c.StripeTimeout, NetworkRetries: c.StripeRetries, Logger: m.Logger})
 		if err != nil {

@@ -133,6 +133,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		_ = req.Body.Close()
 	}
 	form, _ := url.ParseQuery(string(body))
+	for k, v := range req.URL.Query() { // a GET's parameters
+		form[k] = append(form[k], v...)
+	}
 	r.mu.Lock()
 	r.reqs = append(r.reqs, recorded{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get("Idempotency-Key"), Form: form})
 	lose := r.loseFor > 0

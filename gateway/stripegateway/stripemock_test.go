@@ -202,3 +202,28 @@ func TestCharge_RefusesAnInvalidRequestWithoutCallingStripe(t *testing.T) {
 		t.Errorf("%d requests, want none", n)
 	}
 }
+
+// TestStripeMock_LookupCharge: by reference it retrieves the PaymentIntent;
+// by key it searches PaymentIntents for the key kept in their metadata, and
+// only a PaymentIntent whose metadata holds the key counts (stripe-mock
+// answers every search with its fixture, which does not).
+func TestStripeMock_LookupCharge(t *testing.T) {
+	g, rec := setupMock(t, 0)
+	res, found, err := g.LookupCharge(context.Background(), billing.ChargeLookup{GatewayRef: "pi_123"})
+	if err != nil || !found || res.GatewayRef == "" {
+		t.Fatalf("LookupCharge by ref = %+v, %v, %v", res, found, err)
+	}
+	if r := only(t, rec); r.Method != "GET" || r.Path != "/v1/payment_intents/pi_123" {
+		t.Errorf("request = %s %s", r.Method, r.Path)
+	}
+	g, rec = setupMock(t, 0)
+	_, found, err = g.LookupCharge(context.Background(), billing.ChargeLookup{IdempotencyKey: "charge:42", CustomerRef: "cus_1"})
+	if err != nil || found {
+		t.Fatalf("LookupCharge by key = %v, %v; want not found", found, err)
+	}
+	r := only(t, rec)
+	if r.Method != "GET" || r.Path != "/v1/payment_intents/search" {
+		t.Errorf("request = %s %s", r.Method, r.Path)
+	}
+	wantForm(t, r, map[string]string{"query": "metadata['idempotency_key']:'charge:42' AND customer:'cus_1'"})
+}
