@@ -41,6 +41,7 @@ type Operations interface {
 	SetTaxRate(ctx context.Context, r *billing.TaxRate) error
 	DeleteTaxRate(ctx context.Context, country string) error
 	FindTaxRates(ctx context.Context) ([]*billing.TaxRate, error)
+	Reconcile(ctx context.Context, opts engine.ReconcileOptions) (*engine.ReconcileReport, error)
 }
 
 var _ Operations = (*engine.Engine)(nil)
@@ -123,6 +124,7 @@ func (s *Server) registerOperator(mux *http.ServeMux) {
 	mux.Handle("POST /accounts/{number}/invoices/{invoice}/retry", op(s.handleRetryPayment))
 
 	mux.Handle("GET /payments", op(s.handleFailedPayments))
+	mux.Handle("POST /payments/reconcile", op(s.handleReconcile))
 
 	mux.Handle("GET /billing-runs", op(s.handleBillingRuns))
 	mux.Handle("POST /billing-runs", op(s.handleRunBilling))

@@ -333,3 +333,40 @@ func TestOperator_BillingRunShowsWhatIsDueAndBillsItOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestOperator_ReconcileSettlesAStuckPaymentAndNamesBreaks: a card charge
+// whose answer was lost is settled from the Payments page (once: the
+// gateway made one charge), and a break of the books is named there.
+func TestOperator_ReconcileSettlesAStuckPaymentAndNamesBreaks(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ob := setupOperator(t, db, true)
+		ob.roster(t, ob.acme, 2)
+		if _, err := ob.eng.AddCard(opsCtx(), ob.acme.ID, engine.AddCardRequest{Token: "pm_card_visa"}); err != nil {
+			t.Fatal(err)
+		}
+		ob.gateway.TimeoutAfterCharge(1)
+		owner := signedIn(t, ob.bundle, ownerEmail)
+		upgrade(t, ob.bundle, owner, "month")
+		ob.clock.Advance(2 * time.Minute)
+		ops := signedIn(t, ob.bundle, operatorEmail)
+		_, body := ops.get("/payments")
+		says(t, body, "Reconcile with the gateway", "Reconcile now")
+		status, body := ops.post("/payments/reconcile", nil)
+		if status != http.StatusOK {
+			t.Fatalf("reconcile: %d\n%s", status, text(body))
+		}
+		says(t, body, "Asked about 1 payment attempts: 1 paid", "Every invariant holds.")
+		if n := len(ob.gateway.Charges()); n != 1 {
+			t.Fatalf("gateway charges = %d", n)
+		}
+		if _, err := db.SQL().Exec(`UPDATE accounts SET credit_balance = credit_balance + 5 WHERE id = $1`, ob.acme.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, body = ops.post("/payments/reconcile", nil)
+		says(t, body, "Asked about 0 payment attempts", "1 broken:", "credit_balance", ob.acme.Number)
+		if _, err := db.SQL().Exec(`UPDATE accounts SET credit_balance = credit_balance - 5 WHERE id = $1`, ob.acme.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -2,8 +2,10 @@ package console
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/engine"
 	"github.com/kore-billing/korebill/store"
 )
 
@@ -15,11 +17,13 @@ import (
 const failedPaymentsShown = 50
 
 type paymentsPage struct {
-	PastDue   []*billing.Account
-	Suspended []*billing.Account
-	PastDueN  int
-	SuspendN  int
-	Failed    []failedRow
+	// Reconciled is what the operator's reconcile did, after it.
+	Reconciled *engine.ReconcileReport
+	PastDue    []*billing.Account
+	Suspended  []*billing.Account
+	PastDueN   int
+	SuspendN   int
+	Failed     []failedRow
 }
 
 type failedRow struct {
@@ -28,8 +32,25 @@ type failedRow struct {
 }
 
 func (s *Server) handleFailedPayments(w http.ResponseWriter, r *http.Request) {
+	s.renderPayments(w, r, nil)
+}
+
+// handleReconcile is `korebill reconcile` as an operator's action: every
+// payment attempt left without an answer for a minute or more is settled
+// with the gateway, and the invariants of the books are checked; the page
+// says what it did and names every break.
+func (s *Server) handleReconcile(w http.ResponseWriter, r *http.Request) {
+	rep, err := s.ops().Reconcile(r.Context(), engine.ReconcileOptions{MinAge: time.Minute})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.renderPayments(w, r, rep)
+}
+
+func (s *Server) renderPayments(w http.ResponseWriter, r *http.Request, rep *engine.ReconcileReport) {
 	ctx := r.Context()
-	var data paymentsPage
+	data := paymentsPage{Reconciled: rep}
 	for _, x := range []struct {
 		status billing.AccountStatus
 		list   *[]*billing.Account

@@ -46,7 +46,7 @@ func TestOperator_EveryPageOpensAndAccountUsersGet404(t *testing.T) {
 		}
 		owner := signedIn(t, ob.bundle, ownerEmail)
 		viewer := signedIn(t, ob.bundle, viewerEmail)
-		posts := []string{"/catalog", "/catalog/premium/versions", "/tax-rates", "/tax-rates/US/delete", "/billing-runs",
+		posts := []string{"/catalog", "/catalog/premium/versions", "/tax-rates", "/tax-rates/US/delete", "/billing-runs", "/payments/reconcile",
 			"/webhooks/endpoints", "/webhooks/deliveries/1/replay", "/test-clocks", "/test-clocks/1/advance", "/test-clocks/1/accounts",
 			"/accounts/" + ob.acme.Number + "/contract", "/accounts/" + ob.acme.Number + "/contract/preferences",
 			"/accounts/" + ob.acme.Number + "/invoices/INV-2027-000001/bank-transfer",
