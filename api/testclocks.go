@@ -26,11 +26,14 @@ type TestClockAdvancer interface {
 
 // TestClock is a test clock with the accounts attached to it.
 type TestClock struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	Now       time.Time `json:"now" doc:"The time every attached account reads."`
-	Accounts  []string  `json:"accounts" doc:"Numbers of the attached accounts."`
-	CreatedAt time.Time `json:"created_at"`
+	ID           int64      `json:"id"`
+	Name         string     `json:"name"`
+	Now          time.Time  `json:"now" doc:"The time every attached account reads."`
+	Accounts     []string   `json:"accounts" doc:"Numbers of the attached accounts."`
+	CreatedAt    time.Time  `json:"created_at"`
+	Status       string     `json:"status" enum:"ready,advancing" doc:"advancing while a job moves the clock to advance_to and runs what falls due; then ready."`
+	AdvanceTo    *time.Time `json:"advance_to,omitempty" doc:"Where the advance under way is moving the clock."`
+	AdvanceError string     `json:"advance_error,omitempty" doc:"Why the last advance stopped short of its time, if it did."`
 }
 
 type testClockOutput struct{ Body TestClock }
@@ -77,7 +80,8 @@ func (s *Server) testMode() error {
 }
 
 func (s *Server) toTestClock(ctx context.Context, c *billing.TestClock) (TestClock, error) {
-	out := TestClock{ID: c.ID, Name: c.Name, Now: c.Now, CreatedAt: c.CreatedAt, Accounts: []string{}}
+	out := TestClock{ID: c.ID, Name: c.Name, Now: c.Now, CreatedAt: c.CreatedAt, Accounts: []string{},
+		Status: string(c.Status), AdvanceTo: c.AdvanceTo, AdvanceError: c.AdvanceError}
 	ids, err := s.TestClocks.TestClockAccounts(ctx, c.ID)
 	if err != nil {
 		return out, err
@@ -206,9 +210,11 @@ func (s *Server) registerTestClocks() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "advance-test-clock", Method: http.MethodPost, Path: "/v1/test-clocks/{id}/advance",
-		Summary: "Advance a test clock (operator, test mode)", Tags: tags,
-		Description: "Moves the clock forward (at most five years at a time) and runs everything that falls due " +
-			"for its accounts on the way, in order, stopping at every local midnight.",
+		Summary: "Advance a test clock (operator, test mode)", Tags: tags, DefaultStatus: http.StatusAccepted,
+		Description: "Starts moving the clock forward (at most five years at a time): a job runs everything that falls due " +
+			"for its accounts on the way, in order, stopping at every local midnight. Answers 202 at once with the clock " +
+			"`advancing`; read it again until it is `ready` (advance_error says why an advance stopped short). " +
+			"A clock already advancing is refused (409 test_clock_advancing).",
 	}, func(ctx context.Context, in *advanceTestClockInput) (*testClockOutput, error) {
 		if err := s.testClockAccess(ctx); err != nil {
 			return nil, s.problem(ctx, err)

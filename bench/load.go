@@ -247,3 +247,30 @@ func (sc stmtCache) insert(ctx context.Context, tx *sql.Tx, table string, cols [
 	}
 	return nil
 }
+
+// Load fills the fresh database at url (no tables yet) with n online
+// accounts whose renewal is due — the bench's accounts: Premium monthly,
+// a profile and a default card at the test gateway that succeeds — and
+// migrates it to the latest schema, as `korebill migrate` would. Reliability
+// tests (cmd/korebill/faults_test.go) bill them under faults.
+func Load(ctx context.Context, url string, n int, now time.Time) error {
+	db, err := store.Open(ctx, url, nil, nil)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	defer db.Close()
+	c := &conn{dialect: db.Dialect(), db: db}
+	if c.postgres() {
+		if c.pg, err = pgx.Connect(ctx, url); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer c.pg.Close(context.WithoutCancel(ctx))
+	}
+	if err := db.MigrateTo(ctx, LoadSchemaVersion); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if err := c.load(ctx, n, now, progressbar.DefaultSilent(int64(n))); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return db.Migrate(ctx)
+}

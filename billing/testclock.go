@@ -14,7 +14,20 @@ type TestClock struct {
 	Name      string    `json:"name"`
 	Now       time.Time `json:"now"`
 	CreatedAt time.Time `json:"created_at"`
+	// Status is ready, or advancing while a job moves the clock to
+	// AdvanceTo; AdvanceError is why the last advance stopped short.
+	Status       TestClockStatus `json:"status"`
+	AdvanceTo    *time.Time      `json:"advance_to,omitempty"`
+	AdvanceError string          `json:"advance_error,omitempty"`
 }
+
+// TestClockStatus says whether a clock is being advanced.
+type TestClockStatus string
+
+const (
+	TestClockReady     TestClockStatus = "ready"
+	TestClockAdvancing TestClockStatus = "advancing"
+)
 
 // Validate checks the name and the start time.
 func (c *TestClock) Validate() error {

@@ -65,9 +65,10 @@ type Emails interface {
 
 var _ Emails = (*mail.Service)(nil)
 
-// Clocks advances test clocks, running what falls due (*testclock.Clocks).
+// Clocks advances test clocks, running what falls due (*testclock.Clocks):
+// Start marks the clock advancing and leaves the work to a job.
 type Clocks interface {
-	Advance(ctx context.Context, id int64, to time.Time) (testclock.Result, error)
+	Start(ctx context.Context, id int64, to time.Time) (*billing.TestClock, error)
 }
 
 var _ Clocks = (*testclock.Clocks)(nil)

@@ -133,6 +133,7 @@ type clockPage struct {
 	Order    []string
 	Issued   []issuedInvoice // by the advance just made
 	Advanced bool
+	Since    int64 // the newest invoice before the advance
 }
 
 type advanceForm struct{ Days, To string }
@@ -169,7 +170,7 @@ func (s *Server) handleTestClock(w http.ResponseWriter, r *http.Request) {
 	// After an advance: the invoices it issued, those numbered after the
 	// newest one before it.
 	if since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64); err == nil && since >= 0 {
-		data.Advanced = true
+		data.Advanced, data.Since = true, since
 		accounts, err := s.clockAccounts(r, c.ID)
 		if err != nil {
 			s.error(w, r, err)
@@ -262,7 +263,7 @@ func (s *Server) handleAdvanceTestClock(w http.ResponseWriter, r *http.Request) 
 		s.error(w, r, billing.Errorf(billing.EINTERNAL, "console: no test clocks service"))
 		return
 	}
-	res, err := s.Clocks.Advance(ctx, c.ID, to)
+	res, err := s.Clocks.Start(ctx, c.ID, to)
 	if err != nil {
 		if isUserError(err) {
 			s.renderTestClock(w, r, http.StatusUnprocessableEntity, c, clockPage{Advance: form, Errors: userErrors(err, "days", nil),
@@ -272,8 +273,8 @@ func (s *Server) handleAdvanceTestClock(w http.ResponseWriter, r *http.Request) 
 		s.error(w, r, err)
 		return
 	}
-	s.flash(r, "Advanced "+clockName(c)+" from "+c.Now.UTC().Format("Jan 2, 2006 15:04")+" to "+res.Clock.Now.UTC().Format("Jan 2, 2006 15:04 UTC")+
-		": it stopped "+pluralize(int64(res.Steps), "time")+" and billed "+pluralize(int64(res.Accounts), "account")+" at each stop.")
+	s.flash(r, "Advancing "+clockName(c)+" from "+c.Now.UTC().Format("Jan 2, 2006 15:04")+" to "+res.AdvanceTo.UTC().Format("Jan 2, 2006 15:04 UTC")+
+		": a job runs everything that falls due for "+pluralize(int64(len(accounts)), "account")+" on the way, at every local midnight.")
 	http.Redirect(w, r, "/test-clocks/"+strconv.FormatInt(c.ID, 10)+"?since="+strconv.FormatInt(since, 10), http.StatusSeeOther)
 }
 

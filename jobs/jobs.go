@@ -80,6 +80,39 @@ type PruneArgs struct{}
 // Kind names the job in River's table.
 func (PruneArgs) Kind() string { return "prune" }
 
+// AdvanceTestClockArgs moves a test clock to the time its advance asked
+// for (testclock.Clocks.RunAdvance), outside the request that asked.
+type AdvanceTestClockArgs struct {
+	ClockID int64 `json:"clock_id"`
+}
+
+// Kind is River's name for the job.
+func (AdvanceTestClockArgs) Kind() string { return "test_clock_advance" }
+
+// ClockAdvancer runs a test clock's advance (*testclock.Clocks).
+type ClockAdvancer interface {
+	RunAdvance(ctx context.Context, clockID int64) error
+}
+
+type advanceClockWorker struct {
+	river.WorkerDefaults[AdvanceTestClockArgs]
+	clocks ClockAdvancer
+}
+
+func (w *advanceClockWorker) Work(ctx context.Context, job *river.Job[AdvanceTestClockArgs]) error {
+	return w.clocks.RunAdvance(ctx, job.Args.ClockID)
+}
+
+// Timeout: an advance of years over many accounts is long work.
+func (w *advanceClockWorker) Timeout(*river.Job[AdvanceTestClockArgs]) time.Duration {
+	return time.Hour
+}
+
+// EnqueueTestClockAdvance inserts the advance job of a clock in tx.
+func (r *Runner) EnqueueTestClockAdvance(ctx context.Context, tx *sql.Tx, clockID int64) error {
+	return r.InsertTx(ctx, tx, AdvanceTestClockArgs{ClockID: clockID}, nil)
+}
+
 // ReconcileArgs settles payment attempts left without an answer and checks
 // the books' invariants (engine.Reconcile), periodically.
 type ReconcileArgs struct{}
@@ -166,6 +199,8 @@ type Options struct {
 	// the invariants, at start and every ReconcileEvery (default an hour).
 	Reconcile      func(context.Context) error
 	ReconcileEvery time.Duration
+	// Clocks, when set, runs test clock advances as jobs.
+	Clocks ClockAdvancer
 }
 
 // Runner is the River client with Kore Billing's jobs.
@@ -219,6 +254,9 @@ func New(db *store.DB, biller Biller, logger *slog.Logger, opts Options) (*Runne
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(opts.PruneEvery),
 			func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "prune"}))
+	}
+	if opts.Clocks != nil {
+		river.AddWorker(workers, &advanceClockWorker{clocks: opts.Clocks})
 	}
 	if opts.Reconcile != nil {
 		if opts.ReconcileEvery == 0 {

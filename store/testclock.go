@@ -26,7 +26,7 @@ func (db *DB) CreateTestClock(ctx context.Context, c *billing.TestClock) error {
 		if err != nil {
 			return dbError(err, "create test clock", "")
 		}
-		c.CreatedAt = now
+		c.CreatedAt, c.Status = now, billing.TestClockReady
 		return db.writeAudit(ctx, tx, now, change{action: "test_clock.create", targetType: "test_clock",
 			targetID: strconv.FormatInt(c.ID, 10), after: testClockSnapshot{c.Name, c.Now}})
 	})
@@ -35,8 +35,8 @@ func (db *DB) CreateTestClock(ctx context.Context, c *billing.TestClock) error {
 // FindTestClock returns ENOTFOUND for an unknown id.
 func (db *DB) FindTestClock(ctx context.Context, id int64) (*billing.TestClock, error) {
 	c := &billing.TestClock{}
-	err := db.read.QueryRowContext(ctx, `SELECT id, name, now, created_at FROM test_clocks WHERE id = $1`, id).
-		Scan(&c.ID, &c.Name, scanTime(&c.Now), scanTime(&c.CreatedAt))
+	err := db.read.QueryRowContext(ctx, `SELECT id, name, now, created_at, status, advance_to, advance_error FROM test_clocks WHERE id = $1`, id).
+		Scan(&c.ID, &c.Name, scanTime(&c.Now), scanTime(&c.CreatedAt), &c.Status, scanNullTime(&c.AdvanceTo), &c.AdvanceError)
 	if err != nil {
 		return nil, dbError(err, "find test clock", "Test clock "+strconv.FormatInt(id, 10))
 	}
@@ -45,7 +45,7 @@ func (db *DB) FindTestClock(ctx context.Context, id int64) (*billing.TestClock, 
 
 // FindTestClocks lists every test clock, newest first.
 func (db *DB) FindTestClocks(ctx context.Context) ([]*billing.TestClock, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, name, now, created_at FROM test_clocks ORDER BY id DESC`)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, name, now, created_at, status, advance_to, advance_error FROM test_clocks ORDER BY id DESC`)
 	if err != nil {
 		return nil, dbError(err, "find test clocks", "")
 	}
@@ -53,7 +53,7 @@ func (db *DB) FindTestClocks(ctx context.Context) ([]*billing.TestClock, error) 
 	var out []*billing.TestClock
 	for rows.Next() {
 		c := &billing.TestClock{}
-		if err := rows.Scan(&c.ID, &c.Name, scanTime(&c.Now), scanTime(&c.CreatedAt)); err != nil {
+		if err := rows.Scan(&c.ID, &c.Name, scanTime(&c.Now), scanTime(&c.CreatedAt), &c.Status, scanNullTime(&c.AdvanceTo), &c.AdvanceError); err != nil {
 			return nil, dbError(err, "find test clocks", "")
 		}
 		out = append(out, c)
@@ -145,8 +145,8 @@ func (db *DB) SetTestClockNow(ctx context.Context, clockID int64, t time.Time) e
 
 func (db *DB) lockTestClock(ctx context.Context, tx *sql.Tx, id int64) (*billing.TestClock, error) {
 	c := &billing.TestClock{}
-	err := tx.QueryRowContext(ctx, `SELECT id, name, now, created_at FROM test_clocks WHERE id = $1`+db.forUpdate(), id).
-		Scan(&c.ID, &c.Name, scanTime(&c.Now), scanTime(&c.CreatedAt))
+	err := tx.QueryRowContext(ctx, `SELECT id, name, now, created_at, status, advance_to, advance_error FROM test_clocks WHERE id = $1`+db.forUpdate(), id).
+		Scan(&c.ID, &c.Name, scanTime(&c.Now), scanTime(&c.CreatedAt), &c.Status, scanNullTime(&c.AdvanceTo), &c.AdvanceError)
 	if err != nil {
 		return nil, dbError(err, "find test clock", "Test clock "+strconv.FormatInt(id, 10))
 	}
@@ -166,4 +166,48 @@ func (tx *Tx) LockTestClock(id int64) (*billing.TestClock, error) {
 func (tx *Tx) SetAccountTestClock(accountID, clockID int64) error {
 	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE accounts SET test_clock_id = $1 WHERE id = $2`, clockID, accountID)
 	return dbError(err, "attach test clock", "")
+}
+
+// StartTestClockAdvance marks the clock advancing to t and, in the same
+// transaction, calls enqueue (which inserts the job that moves it), so that
+// the job exists if and only if the clock says it is advancing. A clock
+// already advancing, or asked to go back, is refused.
+func (db *DB) StartTestClockAdvance(ctx context.Context, clockID int64, t time.Time, enqueue func(tx *sql.Tx) error) (*billing.TestClock, error) {
+	t = normTime(t)
+	var out *billing.TestClock
+	err := db.inTx(ctx, "advance test clock", func(tx *sql.Tx, now time.Time) error {
+		c, err := db.lockTestClock(ctx, tx, clockID)
+		if err != nil {
+			return err
+		}
+		if c.Status == billing.TestClockAdvancing {
+			return billing.ReasonErrorf(billing.ECONFLICT, "test_clock_advancing",
+				"Test clock %d is being advanced to %s; wait until it is ready.", clockID, c.AdvanceTo.Format(time.RFC3339))
+		}
+		if t.Before(c.Now) {
+			return billing.ReasonErrorf(billing.EINVALID, "test_clock_backwards",
+				"Test clock %d is at %s; it only moves forward.", clockID, c.Now.Format(time.RFC3339))
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE test_clocks SET status = 'advancing', advance_to = $1, advance_error = ''
+			WHERE id = $2`, db.timeArg(t), clockID); err != nil {
+			return dbError(err, "advance test clock", "")
+		}
+		if enqueue != nil {
+			if err := enqueue(tx); err != nil {
+				return err
+			}
+		}
+		c.Status, c.AdvanceTo, c.AdvanceError = billing.TestClockAdvancing, &t, ""
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// FinishTestClockAdvance marks the clock ready, with why the advance
+// stopped short ("" when it reached its time).
+func (db *DB) FinishTestClockAdvance(ctx context.Context, clockID int64, advanceErr string) error {
+	_, err := db.db.ExecContext(ctx, `UPDATE test_clocks SET status = 'ready', advance_to = NULL, advance_error = $1 WHERE id = $2`,
+		advanceErr, clockID)
+	return dbError(err, "finish test clock advance", "")
 }

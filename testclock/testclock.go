@@ -6,6 +6,7 @@ package testclock
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sync"
@@ -30,6 +31,7 @@ type Clocks struct {
 
 	mu    sync.Mutex
 	locks map[int64]*sync.Mutex
+	queue Queue
 }
 
 // New returns Clocks over the store and the engine.
@@ -125,11 +127,82 @@ func (c *Clocks) lock(id int64) *sync.Mutex {
 	return c.locks[id]
 }
 
-// AdvanceTestClock is Advance for the API: the clock where it stopped.
-func (c *Clocks) AdvanceTestClock(ctx context.Context, id int64, to time.Time) (*billing.TestClock, error) {
-	r, err := c.Advance(ctx, id, to)
+// Queue enqueues the job that advances a clock, in the transaction that
+// marks it advancing (*jobs.Runner).
+type Queue interface {
+	EnqueueTestClockAdvance(ctx context.Context, tx *sql.Tx, clockID int64) error
+}
+
+// SetQueue makes Start enqueue a job; without a queue Start runs the
+// advance in a goroutine of this process, detached from the request.
+func (c *Clocks) SetQueue(q Queue) { c.queue = q }
+
+// Start is an advance as a request asks for one: it checks the time, marks
+// the clock advancing to it and enqueues the job that moves it (RunAdvance),
+// and returns at once with the clock advancing. The advance does not run
+// inside the request: a client that disconnects, or a server that stops
+// answering it, leaves the job to finish (River runs it again after a
+// crash, and it resumes where the clock stopped).
+func (c *Clocks) Start(ctx context.Context, id int64, to time.Time) (*billing.TestClock, error) {
+	clock, err := c.db.FindTestClock(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return r.Clock, nil
+	if to.Sub(clock.Now) > MaxAdvance {
+		return nil, billing.ReasonErrorf(billing.EINVALID, "test_clock_too_far",
+			"Advance a test clock at most five years at a time.")
+	}
+	var enqueue func(tx *sql.Tx) error
+	if c.queue != nil {
+		enqueue = func(tx *sql.Tx) error { return c.queue.EnqueueTestClockAdvance(ctx, tx, id) }
+	}
+	out, err := c.db.StartTestClockAdvance(ctx, id, to, enqueue)
+	if err != nil {
+		return nil, err
+	}
+	if c.queue == nil {
+		go func() { _ = c.RunAdvance(context.WithoutCancel(ctx), id) }()
+	}
+	return out, nil
+}
+
+// RunAdvance is the job: it moves an advancing clock to its advance_to,
+// billing on the way (Advance), and marks it ready, with the error that
+// stopped it short if one did. A clock that is not advancing is left alone.
+func (c *Clocks) RunAdvance(ctx context.Context, id int64) error {
+	clock, err := c.db.FindTestClock(ctx, id)
+	if err != nil {
+		return err
+	}
+	if clock.Status != billing.TestClockAdvancing || clock.AdvanceTo == nil {
+		return nil
+	}
+	msg := ""
+	if _, err := c.Advance(ctx, id, *clock.AdvanceTo); err != nil {
+		if ctx.Err() != nil {
+			return err // stopped, not failed: the job runs again and resumes
+		}
+		msg = billing.ErrorMessage(err)
+	}
+	return c.db.FinishTestClockAdvance(context.WithoutCancel(ctx), id, msg)
+}
+
+// Wait waits until the clock is ready (tests, the demo), polling.
+func (c *Clocks) Wait(ctx context.Context, id int64) (*billing.TestClock, error) {
+	for {
+		clock, err := c.db.FindTestClock(ctx, id)
+		if err != nil || clock.Status == billing.TestClockReady {
+			return clock, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// AdvanceTestClock is Start for the API: the clock, advancing.
+func (c *Clocks) AdvanceTestClock(ctx context.Context, id int64, to time.Time) (*billing.TestClock, error) {
+	return c.Start(ctx, id, to)
 }

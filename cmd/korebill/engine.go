@@ -37,7 +37,9 @@ func (m *Main) openEngine(ctx context.Context) error {
 	if err := m.openNotify(); err != nil {
 		return err
 	}
+	m.Clocks = testclock.New(m.DB, eng.Jobs())
 	runner, err := jobs.New(m.DB, eng.Jobs(), m.Logger, jobs.Options{Register: m.jobsOptions(), Queues: notifyQueues,
+		Clocks: m.Clocks,
 		Prune: func(ctx context.Context) error {
 			n, err := m.DB.DeleteExpiredIdempotencyKeys(ctx)
 			if n > 0 {
@@ -55,7 +57,7 @@ func (m *Main) openEngine(ctx context.Context) error {
 		return err
 	}
 	m.Jobs = runner
-	m.Clocks = testclock.New(m.DB, eng.Jobs())
+	m.Clocks.SetQueue(runner)
 	return nil
 }
 

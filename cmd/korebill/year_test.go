@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,20 @@ func (c apiClient) do(method, path string, body any) map[string]any {
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out); err != nil {
 			c.t.Fatalf("%s %s: %s", method, path, raw)
+		}
+	}
+	// An advance answers 202 while a job moves the clock: read the clock
+	// until it is ready, as a client would.
+	if clock, ok := strings.CutSuffix(path, "/advance"); ok && method == "POST" {
+		for i := 0; out["status"] != "ready"; i++ {
+			if i == 3000 {
+				c.t.Fatalf("test clock %s still %v after a minute", clock, out["status"])
+			}
+			time.Sleep(20 * time.Millisecond)
+			out = c.do("GET", clock, nil)
+		}
+		if e, ok := out["advance_error"]; ok {
+			c.t.Fatalf("the advance of %s stopped short: %v", clock, e)
 		}
 	}
 	return out
