@@ -140,7 +140,7 @@ func TestPayOnce_LateChargeIsAVisibleOverpayment(t *testing.T) {
 		}
 		var seen bool
 		for _, e := range page.Entries {
-			seen = seen || (strings.Contains(e.Summary, "Overpayment of "+inv.Number) && e.Amount == inv.Total)
+			seen = seen || (strings.Contains(e.Summary, "Overpayment of "+inv.Number) && e.Credit == inv.Total)
 		}
 		if !seen {
 			t.Fatalf("Billing History has no overpayment credit: %+v", page.Entries)
