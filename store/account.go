@@ -189,6 +189,9 @@ func (db *DB) UpdateAccount(ctx context.Context, id int64, upd billing.AccountUp
 		if err != nil {
 			return err
 		}
+		if now, err = db.accountTime(ctx, tx, id, now); err != nil {
+			return err
+		}
 		updated, err = upd.Apply(*before)
 		if err != nil {
 			return err

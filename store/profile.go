@@ -90,6 +90,9 @@ func (db *DB) SetProfile(ctx context.Context, p *billing.BillingProfile) error {
 		if err != nil {
 			return err
 		}
+		if now, err = db.accountTime(ctx, tx, a.ID, now); err != nil {
+			return err
+		}
 		old, err := db.findProfile(ctx, tx, p.AccountID)
 		if err != nil {
 			return err

@@ -211,3 +211,14 @@ func (db *DB) FinishTestClockAdvance(ctx context.Context, clockID int64, advance
 		advanceErr, clockID)
 	return dbError(err, "finish test clock advance", "")
 }
+
+// accountTime is the time of a change to an account: its test clock's when
+// it has one, so that every date the account shows (a profile's "Last
+// updated", its audit log) is its own clock's; now otherwise.
+func (db *DB) accountTime(ctx context.Context, q querier, accountID int64, now time.Time) (time.Time, error) {
+	clock, err := db.testClockNow(ctx, q, accountID)
+	if err != nil || clock == nil {
+		return now, err
+	}
+	return *clock, nil
+}
