@@ -155,6 +155,11 @@ func New(c Config) *Server {
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	// An unknown API path is a problem, not the console's "Page not found"
+	// page (which answers every other unknown path) nor Go's plain text.
+	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, billing.ENOTFOUND, "There is no API operation at "+r.Method+" "+r.URL.Path+".")
+	})
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -215,6 +216,20 @@ type CardInput struct {
 	Name     string // the name on the card; optional
 }
 
+// The lengths of a card number this module accepts: payment card numbers
+// (ISO/IEC 7812 primary account numbers) issued today have 12 (some
+// Maestro) to 19 digits. The console's hint and the validation's message
+// are both written from these, so they cannot disagree.
+const (
+	CardNumberMinDigits = 12
+	CardNumberMaxDigits = 19
+)
+
+// CardNumberDigits says the accepted lengths: "12 to 19".
+func CardNumberDigits() string {
+	return strconv.Itoa(CardNumberMinDigits) + " to " + strconv.Itoa(CardNumberMaxDigits)
+}
+
 // Validate checks the card at now and normalises it: the number without
 // spaces or dashes, a four-digit year, a trimmed name. Field names in its
 // EINVALID error are card_number, exp_month, exp_year, cvc, name; an expired
@@ -233,8 +248,8 @@ func (c *CardInput) Validate(now time.Time) error {
 		v.Add("card_number", "A card number is required.")
 	case !allDigits(c.Number):
 		v.Add("card_number", "A card number has only digits.")
-	case len(c.Number) < 12 || len(c.Number) > 19:
-		v.Add("card_number", "A card number has 12 to 19 digits.")
+	case len(c.Number) < CardNumberMinDigits || len(c.Number) > CardNumberMaxDigits:
+		v.Add("card_number", "A card number has %s digits.", CardNumberDigits())
 	case !LuhnValid(c.Number):
 		v.Add("card_number", "The card number is not valid; check it for a typing mistake.")
 	}

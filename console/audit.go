@@ -29,6 +29,16 @@ type auditRow struct {
 	Created bool // no state before: the changes are the new thing's fields
 }
 
+// Summary is the page's error summary: the account searched for that does
+// not exist, linked to its field. Without it the message sat below the form
+// and a screen reader said nothing after the search.
+func (p auditPage) Summary() []errorItem {
+	if p.Error == "" {
+		return nil
+	}
+	return []errorItem{{ID: "account", Message: p.Error}}
+}
+
 // fieldChange is one top-level field an event changed.
 type fieldChange struct {
 	Field, Before, After string
@@ -46,7 +56,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 		a, err := s.Accounts.FindAccountByNumber(ctx, data.AccountQuery)
 		if billing.ErrorCode(err) == billing.ENOTFOUND {
 			data.Error = "No account has the number " + data.AccountQuery + "."
-			s.render(w, r, http.StatusOK, "audit", &view{Title: "Audit log", Section: "audit", Data: data})
+			s.render(w, r, http.StatusUnprocessableEntity, "audit", &view{Title: "Audit log", Section: "audit", Data: data})
 			return
 		} else if err != nil {
 			s.error(w, r, err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,17 +191,20 @@ func (tb *tab) signIn(email, pw string) int64 {
 	return tb.click(`form[action="/login"] button[type=submit]`)
 }
 
-// shot saves a full-page screenshot as name.png, 1280 px wide (and as
-// name-375.png at 375 px when narrow is set), when screenshots are asked for.
+// shot is a page state worth keeping: it checks the page with axe-core at
+// 375 px and at 1280 px (axeCheck), and saves a full-page screenshot as
+// name.png, 1280 px wide (and as name-375.png at 375 px when narrow is set),
+// when screenshots are asked for.
 func (tb *tab) shot(name string, narrow bool) {
 	tb.t.Helper()
 	dir := os.Getenv(screenshotsEnv)
-	if dir == "" {
-		return
-	}
 	save := func(file string, width int64) {
 		if err := chromedp.Do(tb.ctx, chromedp.EmulateViewport(width, 900)); err != nil {
 			tb.t.Fatal(err)
+		}
+		tb.axeCheck(fmt.Sprintf("%s at %d px", name, width))
+		if dir == "" {
+			return
 		}
 		png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
@@ -210,13 +214,61 @@ func (tb *tab) shot(name string, narrow bool) {
 			tb.t.Fatal(err)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.t.Fatal(err)
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			tb.t.Fatal(err)
+		}
 	}
-	if narrow {
+	if narrow || dir == "" {
 		save(name+"-375.png", 375)
 	}
 	save(name+".png", 1280)
+}
+
+// axeSource is axe-core's axe.min.js (the npm package axe-core, MPL-2.0,
+// testdata/axe.LICENSE), read once.
+var axeSource = sync.OnceValues(func() (string, error) {
+	b, err := os.ReadFile(filepath.Join("testdata", "axe.min.js"))
+	return string(b), err
+})
+
+// axeViolation is one rule axe-core finds broken, with the elements that
+// break it.
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// axeCheck runs axe-core on the page as it is and fails the test on any
+// violation of WCAG 2.0 and 2.1, levels A and AA.
+func (tb *tab) axeCheck(what string) {
+	tb.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		tb.t.Fatalf("axe-core: %v", err)
+	}
+	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`typeof window.axe !== "undefined" || (function () {`+src+`
+	}).call(window) || true`)); err != nil {
+		tb.t.Fatalf("load axe-core: %v", err)
+	}
+	js := `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}, resultTypes: ["violations"]})
+		.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || "", help: v.help,
+			nodes: v.nodes.map(n => n.target.join(" ") + ": " + (n.failureSummary || "").replace(/\s+/g, " "))})))`
+	found, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]axeViolation](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("axe-core on %s: %v", what, err)
+	}
+	for _, v := range found {
+		tb.t.Errorf("axe-core, %s (%s): %s [%s] %s", what, tb.path(), v.ID, v.Impact, v.Help)
+		for _, n := range v.Nodes {
+			tb.t.Errorf("    %s", n)
+		}
+	}
+	if len(found) > 0 {
+		tb.t.FailNow()
+	}
 }
 
 func TestBrowser(t *testing.T) {
@@ -435,7 +487,7 @@ func TestBrowser(t *testing.T) {
 		if err := chromedp.Do(p.ctx, chromedp.SendKeys(chromedp.ID("q"), "billing@acme")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](`document.querySelector('#results-count').textContent.includes('of 1 account')`)); err != nil {
+		if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](`document.querySelector('#results-count').textContent.includes('of 1 account') && location.search.includes('billing%40acme')`)); err != nil {
 			t.Fatalf("the results did not follow the search: %v", err)
 		}
 		p.says("Showing 1–1 of 1 account", "Acme Corp")

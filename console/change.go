@@ -79,6 +79,7 @@ func init() {
 	funcs["expectedTotal"] = previewTotal
 	funcs["chargeType"] = chargeTypeLabel
 	funcs["cardBrand"] = cardBrand
+	funcs["cardDigits"] = billing.CardNumberDigits
 	funcs["maxInt"] = func(a, b int64) int64 { return max(a, b) }
 	funcs["add64"] = func(a, b int64) int64 { return a + b }
 	funcs["percent"] = func(bp int) string { return strconv.FormatFloat(float64(bp)/100, 'f', -1, 64) + "%" }
@@ -289,6 +290,47 @@ type changePage struct {
 	Amount *engine.ChangeResult
 }
 
+// Summary is the form's error summary. Each item links to something that
+// takes focus: a radio group's error to its chosen (or first) radio, whose
+// group is marked invalid and described by the error; the form's own error
+// to its message.
+func (p changePage) Summary() []errorItem {
+	items := errorSummary(p.Errors, p.Order)
+	for i, it := range items {
+		switch it.ID {
+		case "plan":
+			items[i].ID = "plan-" + p.chosenPlan()
+		case "interval":
+			items[i].ID = "interval-month"
+			if p.Form.Interval == string(billing.Year) {
+				items[i].ID = "interval-year"
+			}
+		case "users":
+			items[i].ID = "users-all"
+			if p.Form.Users == engine.UsersAdmin {
+				items[i].ID = "users-admin"
+			}
+		case "form":
+			items[i].ID = "form-error"
+		}
+	}
+	return items
+}
+
+// chosenPlan is the code of the plan radio that is checked, or of the
+// first one when none is.
+func (p changePage) chosenPlan() string {
+	for _, o := range p.Plans {
+		if o.Code == p.Form.Plan {
+			return o.Code
+		}
+	}
+	if len(p.Plans) > 0 {
+		return p.Plans[0].Code
+	}
+	return ""
+}
+
 func (p changePage) Title() string {
 	if p.Purchase {
 		return "Purchase Subscription"
@@ -414,11 +456,14 @@ func changeErrors(err error, purchase bool) map[string]string {
 // previewPage shows exactly what the engine's PreviewChange returns, and
 // the form that confirms it.
 type previewPage struct {
-	Form     changeForm
-	Query    string // the form as an address, for "Back"
-	Purchase bool
-	Ov       *engine.Overview
-	Result   *engine.ChangeResult
+	Form changeForm
+	// ChangeURL is the form with the person's choices, for "← Change your
+	// choices" and "Back": a whole address, so that html/template keeps its
+	// query as a query rather than escaping it as one value.
+	ChangeURL string
+	Purchase  bool
+	Ov        *engine.Overview
+	Result    *engine.ChangeResult
 	// After are the terms once the change is in effect; AfterTotal their
 	// price per period.
 	After      billing.Terms
@@ -454,7 +499,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, a *billing.Acco
 		s.error(w, r, err)
 		return
 	}
-	page := previewPage{Form: form, Query: form.query(), Purchase: purchase, Ov: ov, Result: res,
+	page := previewPage{Form: form, ChangeURL: "/accounts/" + a.Number + "/subscription/change?" + form.query(), Purchase: purchase, Ov: ov, Result: res,
 		After: res.Subscription.Terms, Token: randomToken(), Notice: notice}
 	if res.Subscription.Scheduled != nil && res.Timing == billing.EffectivePeriodEnd {
 		page.After = *res.Subscription.Scheduled

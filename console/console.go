@@ -178,6 +178,15 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	// Anything else under /accounts/ is a console page that does not exist.
 	mux.Handle("/accounts/", s.page(func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) }))
+	// Any other address is the console's "Page not found", to a stranger
+	// too (the API answers its own unknown paths under /v1/).
+	mux.Handle("/", s.public(func(w http.ResponseWriter, r *http.Request) {
+		if id := s.sessions.GetInt64(r.Context(), keyUserID); id != 0 {
+			// Only to show who is signed in and the way back.
+			reqFrom(r.Context()).user, _ = s.Users.FindConsoleUserByID(r.Context(), id)
+		}
+		s.notFound(w, r)
+	}))
 }
 
 // CleanupSessions deletes expired sessions every interval until ctx ends,

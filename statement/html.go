@@ -51,7 +51,6 @@ var htmlTemplate = template.Must(template.New("statement").Parse(`<article class
       {{- if .PaymentMethod}}
       <div><dt>Payment method</dt><dd>{{.PaymentMethod}}</dd></div>
       {{- end}}
-      <div><dt>Billing ID</dt><dd>{{.BillingID}}</dd></div>
       <div><dt>Account ID</dt><dd>{{.AccountID}}</dd></div>
       <div><dt>Account type</dt><dd>{{.AccountType}}</dd></div>
       {{- if .ServicePeriod}}

@@ -411,7 +411,6 @@ func (r *pdfRenderer) parties() {
 		{"Due date", d.DueDate},
 		{"Payment type", d.PaymentType},
 		{"Payment method", d.PaymentMethod},
-		{"Billing ID", d.BillingID},
 		{"Account ID", d.AccountID},
 		{"Account type", d.AccountType},
 		{"Service period", d.ServicePeriod},

@@ -37,9 +37,8 @@ type Data struct {
 	DueDate       string // "" when charged at once
 	PaymentType   string // "Card", "ACH/EFT", "Credit redeem" or "Refund"; "" when not yet known
 	PaymentMethod string // "Visa •••• 4242"; "" when not known
-	BillingID     string // the invoice number
 	AccountID     string // "KB-000042"
-	AccountType   string // "Enterprise" or "Individual"
+	AccountType   string // "Company (enterprise account)" or "Individual"
 	ServicePeriod string // "Jan 19, 2026 – Feb 18, 2026": first and last day, both included
 
 	Lines []Line
@@ -121,7 +120,6 @@ func New(inv *billing.Invoice, a *billing.Account, opt Options) Data {
 	if d.Number == "" || inv.Status == billing.InvoiceDraft {
 		d.Number = "Draft"
 	}
-	d.BillingID = d.Number
 	if inv.DueDate != nil {
 		d.DueDate = formatDate(*inv.DueDate)
 	}
@@ -193,7 +191,9 @@ func paymentTypeLabel(t billing.InvoicePaymentType) string {
 func accountTypeLabel(t billing.AccountType) string {
 	switch t {
 	case billing.AccountEnterprise:
-		return "Enterprise"
+		// Not "Enterprise" alone: that is also a plan's name, and a
+		// Premium statement saying "Enterprise" reads as the wrong plan.
+		return "Company (enterprise account)"
 	case billing.AccountIndividual:
 		return "Individual"
 	}

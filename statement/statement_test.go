@@ -147,7 +147,7 @@ type want struct {
 // expect is what every statement says: each line's description, users,
 // days and amount, and the breakdown.
 func expect(data statement.Data) []string {
-	out := []string{data.Title, data.Number, data.IssueDate, data.AccountID, data.AccountType, data.BillingID,
+	out := []string{data.Title, data.Number, data.IssueDate, data.AccountID, data.AccountType,
 		"Subtotal", data.Subtotal, "Discount credits", data.Credits, data.TaxLabel, data.Tax, "Total", data.Total,
 		"Amount paid", data.AmountPaid, "Amount due", data.AmountDue, data.Status, "Billed To", "Kore Billing"}
 	if data.PaymentType != "" {
@@ -174,11 +174,14 @@ func TestStatement_Rendering(t *testing.T) {
 			want: want{texts: []string{
 				"Invoice", "INV-2026-000042", "Paid", "Acme Corp", "Ada Lovelace", "1 Market St", "Suite 300",
 				"San Francisco, CA 94105", "United States", "billing@acme.example.com", "+1 415-555-0132", "Tax ID: US-12-3456789",
-				"Jan 30, 2026", "Card", "Visa •••• 4242", "KB-000042", "Enterprise", "Jan 19, 2026 – Feb 18, 2026",
+				"Jan 30, 2026", "Card", "Visa •••• 4242", "KB-000042", "Company (enterprise account)", "Jan 19, 2026 – Feb 18, 2026",
 				"Unused time on Premium — 3 users × 20 of 31 days", "Premium — 8 users × 20 of 31 days",
 				"20 of 31 days", "$10.00", "-$19.35", "$51.61",
 				"$32.26", "-$5.00", "Tax (8.25%, United States)", "$2.25", "$29.51", "$0.00",
-			}, not: []string{"Due date", "Credit note"}},
+			}, not: []string{"Due date", "Credit note",
+				// The invoice number once, not again as a "Billing ID"; and
+				// the account's type never as a bare plan name.
+				"Billing ID", "Account type Enterprise"}},
 			pages: 1,
 		},
 		{
@@ -311,8 +314,8 @@ func TestStatement_DraftAndMarkup(t *testing.T) {
 	inv, a := changeInvoice(t)
 	inv.Number, inv.Status = "", billing.InvoiceDraft
 	data := statement.New(inv, a, statement.Options{})
-	if data.Number != "Draft" || data.BillingID != "Draft" || data.Status != "Draft" {
-		t.Errorf("a draft: number %q, billing ID %q, status %q", data.Number, data.BillingID, data.Status)
+	if data.Number != "Draft" || data.Status != "Draft" {
+		t.Errorf("a draft: number %q, status %q", data.Number, data.Status)
 	}
 	var h bytes.Buffer
 	if err := statement.HTML(&h, data); err != nil {

@@ -38,7 +38,6 @@ type demoAccount struct {
 	profile billing.BillingProfile
 	admin   string
 	users   int
-	about   string
 	// inactiveFrom says from when a user (by number) stops being active.
 	inactiveFrom map[int]time.Time
 }
@@ -65,16 +64,16 @@ func (m *Main) demo(ctx context.Context) error {
 	accounts := []*demoAccount{
 		{account: billing.Account{Name: "Acme Corp", Domain: "acme.example.com", BillingType: billing.BillingOnline, TimeZone: "America/New_York"},
 			profile: demoProfile("Acme Corp", "Ada Lovelace", "ada@acme.example.com", "1 Market St", "San Francisco", "CA", "94105", "US", "+1 415 555 0132"),
-			admin:   "ada@acme.example.com", users: 5, about: "online, Premium monthly"},
+			admin:   "ada@acme.example.com", users: 5},
 		{account: billing.Account{Name: "Globex", Domain: "globex.example.com", BillingType: billing.BillingOnline, TimeZone: "Europe/London"},
 			profile: demoProfile("Globex Ltd", "Hank Scorpio", "hank@globex.example.com", "10 Downing Lane", "London", "", "SW1A 2AA", "GB", "+44 20 7946 0958"),
-			admin:   "hank@globex.example.com", users: 3, about: "online, Premium annual"},
+			admin:   "hank@globex.example.com", users: 3},
 		{account: billing.Account{Name: "Initech", Domain: "initech.example.com", BillingType: billing.BillingOnline, TimeZone: "America/Chicago"},
 			profile: demoProfile("Initech", "Bill Lumbergh", "bill@initech.example.com", "4120 Freidrich Ln", "Austin", "TX", "78744", "US", "+1 512 555 0199"),
-			admin:   "bill@initech.example.com", about: "online, Free"},
+			admin:   "bill@initech.example.com"},
 		{account: billing.Account{Name: "Umbrella Corporation", Domain: "umbrella.example.com", BillingType: billing.BillingSubscription, TimeZone: "Pacific/Auckland"},
 			profile: demoProfile("Umbrella Corporation", "Alice Abernathy", "alice@umbrella.example.com", "1 Raccoon Rd", "Auckland", "", "1010", "NZ", "+64 9 555 0147"),
-			admin:   "alice@umbrella.example.com", users: 48, about: "contract, Enterprise, 50 prepaid"},
+			admin:   "alice@umbrella.example.com", users: 48},
 	}
 	for _, d := range accounts {
 		if err := m.Engine.CreateAccountOnClock(ctx, &d.account, clock.ID); err != nil {
@@ -180,6 +179,26 @@ func (m *Main) demo(ctx context.Context) error {
 
 const day = 24 * time.Hour
 
+// demoAbout says what an account is on now, as its Account Summary does:
+// "online, Premium monthly", "contract, Enterprise, 60 prepaid". It is read
+// after the history is made, so that it cannot disagree with the console.
+func (m *Main) demoAbout(ctx context.Context, accountID int64) (string, error) {
+	ov, err := m.Engine.Subscription(ctx, accountID)
+	if err != nil {
+		return "", fmt.Errorf("demo: read the subscription: %w", err)
+	}
+	sub := ov.Subscription
+	switch {
+	case sub.Contract != nil:
+		return fmt.Sprintf("contract, %s, %d prepaid", sub.Plan.Name, sub.Seats), nil
+	case !sub.IsPaid():
+		return "online, Free, no card", nil
+	case sub.Interval == billing.Year:
+		return "online, " + sub.Plan.Name + " annual", nil
+	}
+	return "online, " + sub.Plan.Name + " monthly", nil
+}
+
 // demoTransfers records Umbrella's bank transfers: each invoice is paid in
 // full twenty days after it was issued, within its net-30 terms.
 func (m *Main) demoTransfers(ctx context.Context, a *billing.Account, at time.Time) error {
@@ -249,7 +268,11 @@ func (m *Main) demoUsers(ctx context.Context, accounts []*demoAccount) error {
 		if err := m.DB.CreateConsoleUser(ctx, u, password); err != nil {
 			return err
 		}
-		fmt.Fprintf(&b, "  %-28s %-12s %s\n", d.admin, d.account.Number, d.about)
+		about, err := m.demoAbout(ctx, d.account.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "  %-28s %-12s %s\n", d.admin, d.account.Number, about)
 	}
 	fmt.Fprintf(&b, "\n  API:  export KOREBILL_KEY=%s\n", key)
 	fmt.Fprintf(&b, "        curl -s http://%s/v1/accounts -H \"Authorization: Bearer $KOREBILL_KEY\"\n\n", m.Config.Addr)

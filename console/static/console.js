@@ -9,5 +9,14 @@
     if (summary) {
       summary.focus();
     }
+    // On a phone the tab bars are one row that scrolls sideways: show the
+    // current tab.
+    var current = document.querySelectorAll("header nav [aria-current=page]");
+    for (var i = 0; i < current.length; i++) {
+      var nav = current[i].closest("nav");
+      if (nav.scrollWidth > nav.clientWidth) {
+        nav.scrollLeft = current[i].offsetLeft - nav.offsetLeft - 16;
+      }
+    }
   });
 })();
