@@ -21,6 +21,7 @@ type Account struct {
 	TimeZone      string        `json:"time_zone" example:"America/New_York" doc:"IANA time zone; billing periods are local dates in it."`
 	Status        string        `json:"status" enum:"active,past_due,suspended,closed"`
 	CreditBalance billing.Money `json:"credit_balance" doc:"Discount credits applied to the next invoices, in minor units."`
+	PayByInvoice  bool          `json:"pay_by_invoice" doc:"Online accounts: an operator set the account to pay its invoices by bank transfer (due 30 days after issue), so a paid plan needs no card on file."`
 	CreatedAt     time.Time     `json:"created_at"`
 	UpdatedAt     time.Time     `json:"updated_at"`
 }
@@ -30,7 +31,7 @@ func toAccount(a *billing.Account) Account {
 		Number: a.Number, Name: a.Name, Domain: a.Domain,
 		BillingType: string(a.BillingType), AccountType: string(a.AccountType),
 		Currency: a.Currency, TimeZone: a.TimeZone, Status: string(a.Status),
-		CreditBalance: a.CreditBalance, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		CreditBalance: a.CreditBalance, PayByInvoice: a.PayByInvoice, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
 }
 
@@ -78,6 +79,10 @@ type updateAccountInput struct {
 		AccountType *string `json:"account_type,omitempty" enum:"enterprise,individual"`
 		TimeZone    *string `json:"time_zone,omitempty"`
 		Status      *string `json:"status,omitempty" enum:"active,past_due,suspended,closed"`
+		// PayByInvoice lets an online account be on a paid plan with no
+		// card: without it an upgrade with no payment method is refused
+		// (payment_method_required).
+		PayByInvoice *bool `json:"pay_by_invoice,omitempty" doc:"Online accounts: pay invoices by bank transfer (due 30 days after issue) rather than by card; a paid plan then needs no card on file."`
 	}
 }
 
@@ -154,7 +159,8 @@ func (s *Server) registerAccounts() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		upd := billing.AccountUpdate{Name: in.Body.Name, Domain: in.Body.Domain, TimeZone: in.Body.TimeZone}
+		upd := billing.AccountUpdate{Name: in.Body.Name, Domain: in.Body.Domain, TimeZone: in.Body.TimeZone,
+			PayByInvoice: in.Body.PayByInvoice}
 		if in.Body.AccountType != nil {
 			t := billing.AccountType(*in.Body.AccountType)
 			upd.AccountType = &t

@@ -343,3 +343,61 @@ func TestPaymentsAPI_BadInputIsRefusedAndChangesNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestPaymentsAPI_PaidPlanNeedsAPaymentMethodUnlessPaidByInvoice: an online
+// account with no payment method is refused a paid plan with a 422 problem,
+// code payment_method_required, and nothing is written; an operator (not
+// the owner) may set it to pay by invoice, and then the upgrade's invoice
+// is a bank transfer's, due 30 days after issue, with no charge; with a
+// card the upgrade is charged at once.
+func TestPaymentsAPI_PaidPlanNeedsAPaymentMethodUnlessPaidByInvoice(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setupPayments(t, db, "2026-03-10T15:00:00Z")
+		n := b.createAccount(t, "Initech", "initech.example.com")
+		owner := b.keyFor(t, n, billing.RoleOwner)
+		upgrade := map[string]any{"plan": "premium", "interval": "month", "users": "all"}
+
+		i0, c0, e0 := countsOf(t, db)
+		status, out := b.call(t, "POST", "/v1/accounts/"+n+"/subscription", owner, upgrade)
+		if status != 422 || out["code"] != "payment_method_required" || out["detail"] == "" {
+			t.Fatalf("upgrade with no card = %d %v", status, out)
+		}
+		if i1, c1, e1 := countsOf(t, db); i1 != i0 || c1 != c0 || e1 != e0 {
+			t.Fatalf("a refused upgrade wrote: invoices %d→%d credits %d→%d events %d→%d", i0, i1, c0, c1, e0, e1)
+		}
+		if sub := b.mustCall(t, 200, "GET", "/v1/accounts/"+n+"/subscription", owner, nil); field(sub, "plan", "code") != "free" {
+			t.Fatalf("after the refusal the plan is %v", field(sub, "plan", "code"))
+		}
+
+		if status, out := b.call(t, "PATCH", "/v1/accounts/"+n, owner, map[string]any{"pay_by_invoice": true}); status != 403 {
+			t.Fatalf("owner sets pay by invoice = %d %v", status, out)
+		}
+		a := b.mustCall(t, 200, "PATCH", "/v1/accounts/"+n, b.opKey, map[string]any{"pay_by_invoice": true})
+		if a["pay_by_invoice"] != true {
+			t.Fatalf("account = %v", a)
+		}
+		res := b.mustCall(t, 200, "POST", "/v1/accounts/"+n+"/subscription", owner, upgrade)
+		inv := res["invoice"].(map[string]any)
+		if inv["payment_type"] != "ach_eft" || inv["due_date"] != "2026-04-09" || inv["status"] != "open" || len(b.gw.Charges()) != 0 {
+			t.Fatalf("invoice paid by invoice = %v, %d charges", inv, len(b.gw.Charges()))
+		}
+
+		// A contract says how it pays in its terms: the setting is refused.
+		c := b.mustCall(t, 201, "POST", "/v1/accounts", b.opKey, map[string]any{"name": "Umbrella", "domain": "umbrella.example.com", "billing_type": "subscription"})["number"].(string)
+		if status, out := b.call(t, "PATCH", "/v1/accounts/"+c, b.opKey, map[string]any{"pay_by_invoice": true}); status != 422 {
+			t.Fatalf("pay by invoice on a contract = %d %v", status, out)
+		}
+
+		// With a card, the same upgrade is charged at once.
+		m := b.createAccount(t, "Hooli", "hooli.example.com")
+		hooli := b.keyFor(t, m, billing.RoleOwner)
+		b.mustCall(t, 201, "POST", "/v1/accounts/"+m+"/payment-methods", hooli, card("4242 4242 4242 4242", 12, 2030))
+		res = b.mustCall(t, 200, "POST", "/v1/accounts/"+m+"/subscription", hooli, upgrade)
+		if inv := res["invoice"].(map[string]any); inv["payment_type"] != "card" {
+			t.Fatalf("invoice paid by card = %v", inv)
+		}
+		if inv := b.mustCall(t, 200, "GET", "/v1/accounts/"+m+"/invoices/"+res["invoice"].(map[string]any)["number"].(string), hooli, nil); inv["status"] != "paid" {
+			t.Fatalf("invoice charged to the card = %v", inv["status"])
+		}
+	})
+}

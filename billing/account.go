@@ -46,8 +46,14 @@ type Account struct {
 	TimeZone      string
 	Status        AccountStatus
 	CreditBalance Money // discount credits applied to the next invoices
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// PayByInvoice is set by an operator for an online account that pays
+	// its invoices by bank transfer (ACH / EFT) rather than by card: its
+	// invoices are due OnlineInvoiceNetDays after issue, and it may be on a
+	// paid plan with no card on file. Contracts say how they pay in their
+	// own terms (Contract.PayByInvoice).
+	PayByInvoice bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // FormatAccountNumber returns the account number for sequence n: "KB-" and
@@ -84,6 +90,9 @@ func (a *Account) Validate() error {
 		a.BillingType = BillingOnline
 	default:
 		v.Add("billing_type", "Billing type must be online or subscription.")
+	}
+	if a.PayByInvoice && a.BillingType == BillingSubscription {
+		v.Add("pay_by_invoice", "A contract says how it pays in its own terms; pay by invoice is for online accounts.")
 	}
 	switch a.AccountType {
 	case AccountEnterprise, AccountIndividual:
@@ -153,7 +162,13 @@ type AccountUpdate struct {
 	AccountType *AccountType
 	TimeZone    *string
 	Status      *AccountStatus
+	// PayByInvoice: an online account pays by bank transfer (operators).
+	PayByInvoice *bool
 }
+
+// OnlineInvoiceNetDays is when the invoice of an online account that pays
+// by invoice is due: this many days after it is issued.
+const OnlineInvoiceNetDays = 30
 
 // Apply returns a copy of a with the update applied, validated.
 func (u AccountUpdate) Apply(a Account) (Account, error) {
@@ -171,6 +186,9 @@ func (u AccountUpdate) Apply(a Account) (Account, error) {
 	}
 	if u.Status != nil {
 		a.Status = *u.Status
+	}
+	if u.PayByInvoice != nil {
+		a.PayByInvoice = *u.PayByInvoice
 	}
 	return a, a.Validate()
 }

@@ -151,6 +151,29 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	s.render(w, r, status, "account", &view{Title: a.Name, Section: "account", Account: a, Data: data})
 }
 
+// handlePayByInvoice sets whether an online account pays by invoice (bank
+// transfer) rather than by card (operators): with it, a paid plan needs no
+// card on file.
+func (s *Server) handlePayByInvoice(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.account(w, r)
+	if !ok {
+		return
+	}
+	on := r.PostFormValue("pay_by_invoice") == "true"
+	updated, err := s.Accounts.UpdateAccount(r.Context(), a.ID, billing.AccountUpdate{PayByInvoice: &on})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	msg := updated.Number + " pays by card: a paid plan needs a card on file."
+	if updated.PayByInvoice {
+		msg = updated.Number + " pays by invoice: its invoices are paid by bank transfer, due " +
+			strconv.Itoa(billing.OnlineInvoiceNetDays) + " days after issue, and a paid plan needs no card on file."
+	}
+	s.flash(r, msg)
+	http.Redirect(w, r, "/accounts/"+updated.Number, http.StatusSeeOther)
+}
+
 // handleCreateUser adds a person who can sign in to the account.
 func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.account(w, r)

@@ -19,6 +19,7 @@ type loginForm struct {
 	Next      string
 	Error     string
 	SignedOut bool
+	TimedOut  bool // console.js sent the person here when the idle timeout passed
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, f loginForm) {
@@ -37,7 +38,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	s.renderLogin(w, r, http.StatusOK, loginForm{SignedOut: r.URL.Query().Has("signed_out")})
+	s.renderLogin(w, r, http.StatusOK, loginForm{SignedOut: r.URL.Query().Has("signed_out"), TimedOut: r.URL.Query().Has("timed_out")})
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {

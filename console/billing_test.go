@@ -110,11 +110,25 @@ func upgrade(t *testing.T, b *bundle, p *person, interval string) string {
 		t.Fatalf("preview: %d\n%s", status, text(body))
 	}
 	form := hidden(t, body, "/accounts/"+n+"/subscription/confirm")
+	if strings.Contains(body, `id="card_number"`) {
+		// No card on file: the preview asks for one (issue 12, item 2).
+		withCard(form, "4242 4242 4242 4242")
+	}
 	status, body = p.post("/accounts/"+n+"/subscription/confirm", form)
 	if status != 200 || p.last.Request.URL.Path != "/accounts/"+n+"/summary" {
 		t.Fatalf("confirm: %d at %s\n%s", status, p.last.Request.URL, text(body))
 	}
 	return body
+}
+
+// withCard types a card into a confirmation that asks for one.
+func withCard(form url.Values, number string) url.Values {
+	form.Set("card_number", number)
+	form.Set("exp_month", "12")
+	form.Set("exp_year", "2030")
+	form.Set("cvc", "123")
+	form.Set("name", "Ada Lovelace")
+	return form
 }
 
 func TestSummary_FreeAccountPurchasesPremiumForAllUsers(t *testing.T) {
@@ -159,18 +173,30 @@ func TestSummary_FreeAccountPurchasesPremiumForAllUsers(t *testing.T) {
 			t.Fatal("a preview issued an invoice")
 		}
 
+		// No card is on file: the purchase asks for one in the same flow.
+		// Confirming without it changes nothing and says why beside the
+		// card number.
+		says(t, body, "No card is on file.", "Card number")
 		form := hidden(t, body, "/accounts/"+n+"/subscription/confirm")
+		status, body = p.post("/accounts/"+n+"/subscription/confirm", form)
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, `id="card_number-error"`) {
+			t.Fatalf("confirm without a card: %d", status)
+		}
+		if sub := b.subscription(t, b.acme); len(b.invoices(t, b.acme)) != 0 || sub.IsPaid() {
+			t.Fatal("a purchase without a card changed the subscription")
+		}
+		form = withCard(hidden(t, body, "/accounts/"+n+"/subscription/confirm"), "4242 4242 4242 4242")
 		status, body = p.post("/accounts/"+n+"/subscription/confirm", form)
 		if status != 200 || p.last.Request.URL.Path != "/accounts/"+n+"/summary" {
 			t.Fatalf("confirm: %d at %s", status, p.last.Request.URL)
 		}
 		invs := b.invoices(t, b.acme)
-		if len(invs) != 1 || invs[0].Total != billing.NewMoney(3000, "USD") {
+		if len(invs) != 1 || invs[0].Total != billing.NewMoney(3000, "USD") || invs[0].Status != billing.InvoicePaid {
 			t.Fatalf("invoices after the purchase: %+v", invs)
 		}
-		says(t, body, "Your subscription is now Premium, billed monthly, 3 users. Invoice "+invs[0].Number+" for $30.00 was issued.",
+		says(t, body, "Your subscription is now Premium, billed monthly, 3 users. $30.00 was charged to Visa •••• 4242 ("+invs[0].Number+").",
 			"You are on the Premium plan for $10.00 per user per month, billed monthly.", "Renewal date Apr 10, 2027",
-			"Managed users 3", "Seats 3", "Total per period $30.00 per month", "No card on file",
+			"Managed users 3", "Seats 3", "Total per period $30.00 per month", "Visa", "•••• 4242",
 			"Modify Subscription", "View Billing History", "Cancel Subscription")
 
 		// The same form again (a double click, a reload, a retry): the same
@@ -179,7 +205,7 @@ func TestSummary_FreeAccountPurchasesPremiumForAllUsers(t *testing.T) {
 		if status != 200 {
 			t.Fatalf("second submit: %d", status)
 		}
-		says(t, body, "Invoice "+invs[0].Number+" for $30.00 was issued.")
+		says(t, body, "$30.00 was charged to Visa •••• 4242 ("+invs[0].Number+").")
 		if got := len(b.invoices(t, b.acme)); got != 1 {
 			t.Fatalf("a double submit made %d invoices", got)
 		}
@@ -506,7 +532,8 @@ func TestHistory_RowsFilterPagingAndCSV(t *testing.T) {
 		if len(invs) != 31 {
 			t.Fatalf("%d invoices", len(invs))
 		}
-		status, body := p.get("/accounts/" + n + "/history")
+		// The invoices alone (each was also paid by the card, a payment row).
+		status, body := p.get("/accounts/" + n + "/history?type=invoice")
 		if status != 200 {
 			t.Fatalf("history: %d", status)
 		}
@@ -515,7 +542,7 @@ func TestHistory_RowsFilterPagingAndCSV(t *testing.T) {
 		if !strings.Contains(body, `href="/accounts/`+n+`/invoices/`+invs[0].Number+`"`) {
 			t.Fatal("no link to the newest statement")
 		}
-		_, body = p.get("/accounts/" + n + "/history?page=2")
+		_, body = p.get("/accounts/" + n + "/history?type=invoice&page=2")
 		says(t, body, "Showing 26–31 of 31 transactions", "Invoice "+invs[30].Number+" — Premium, 1 user", "← Newer")
 
 		_, body = p.get("/accounts/" + n + "/history?from=2027-03-10&to=2027-03-10&type=invoice")
@@ -528,7 +555,7 @@ func TestHistory_RowsFilterPagingAndCSV(t *testing.T) {
 		}
 		says(t, body, "Enter a date such as 2026-01-31.", "Choose a type from the list.")
 
-		resp, err := p.client.Get(p.base + "/accounts/" + n + "/history.csv?from=2027-03-10&to=2027-03-10")
+		resp, err := p.client.Get(p.base + "/accounts/" + n + "/history.csv?from=2027-03-10&to=2027-03-10&type=invoice")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -652,5 +679,77 @@ func TestSuspended_BannerShowsTheOpenInvoiceWithPayNow(t *testing.T) {
 		if got, _ := b.eng.FindInvoiceByNumber(context.Background(), inv.Number); got.Status != billing.InvoiceOpen {
 			t.Fatalf("invoice %s", got.Status)
 		}
+	})
+}
+
+// TestPurchase_DeclinedAtConfirmationIsShownAsAFailure: a card that is
+// added with the purchase and then declined when charged leaves the plan
+// changed and its invoice open, and the summary says so as a problem, with
+// what to do next, never as a green "Invoice … issued".
+func TestPurchase_DeclinedAtConfirmationIsShownAsAFailure(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		n := b.acme.Number
+		p := signedIn(t, b, ownerEmail)
+		_, body := p.get("/accounts/" + n + "/subscription/preview?plan=premium&interval=month&users=all")
+		form := withCard(hidden(t, body, "/accounts/"+n+"/subscription/confirm"), "4000 0000 0000 0341")
+		status, body := p.post("/accounts/"+n+"/subscription/confirm", form)
+		if status != 200 || p.last.Request.URL.Path != "/accounts/"+n+"/summary" {
+			t.Fatalf("confirm: %d at %s", status, p.last.Request.URL)
+		}
+		invs := b.invoices(t, b.acme)
+		if len(invs) != 1 || invs[0].Status != billing.InvoiceOpen {
+			t.Fatalf("invoices: %+v", invs)
+		}
+		i := strings.Index(body, `id="flash-problem"`)
+		if i < 0 || !strings.Contains(body[:i], `role="alert"`) {
+			t.Fatalf("no problem notice:\n%s", text(body))
+		}
+		says(t, body, "the charge of $10.00 to Visa •••• 0341 was declined: Your card was declined.",
+			"Invoice "+invs[0].Number+" for $10.00 is unpaid: add another card on Change Payment Method",
+			"suspends the account")
+		if strings.Contains(body, `class="flash"`) || strings.Contains(body, "was issued") {
+			t.Fatal("a declined charge is shown as a success")
+		}
+	})
+}
+
+// TestPurchase_PaidByInvoiceNeedsNoCard: an operator sets an online account
+// to pay by invoice on its page; the purchase then asks for no card, and
+// its invoice is to be paid by bank transfer by its due date.
+func TestPurchase_PaidByInvoiceNeedsNoCard(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		n := b.acme.Number
+		op := signedIn(t, b, operatorEmail)
+		_, body := op.get("/accounts/" + n)
+		says(t, body, "Pays By card", "Let this account pay by invoice")
+		status, body := op.post("/accounts/"+n+"/pay-by-invoice", hidden(t, body, "/accounts/"+n+"/pay-by-invoice"))
+		if status != 200 {
+			t.Fatalf("pay by invoice: %d", status)
+		}
+		says(t, body, n+" pays by invoice", "Pays By invoice (bank transfer, due 30 days after issue)")
+		owner := signedIn(t, b, ownerEmail)
+		if status, _ := owner.post("/accounts/"+n+"/pay-by-invoice", url.Values{"pay_by_invoice": {"false"}}); status != 404 && status != 403 {
+			t.Fatalf("an owner sets how the account pays: %d", status)
+		}
+
+		_, body = owner.get("/accounts/" + n + "/subscription/change?plan=premium")
+		says(t, body, "Invoiced: Kore has set this account to pay by bank transfer.")
+		_, body = owner.get("/accounts/" + n + "/subscription/preview?plan=premium&interval=month&users=all")
+		if strings.Contains(body, `id="card_number"`) {
+			t.Fatal("a purchase paid by invoice asks for a card")
+		}
+		status, body = owner.post("/accounts/"+n+"/subscription/confirm", hidden(t, body, "/accounts/"+n+"/subscription/confirm"))
+		if status != 200 {
+			t.Fatalf("confirm: %d", status)
+		}
+		invs := b.invoices(t, b.acme)
+		if len(invs) != 1 || invs[0].PaymentType != billing.InvoicePaymentACH || invs[0].DueDate == nil || len(b.gateway.Charges()) != 0 {
+			t.Fatalf("invoices: %+v", invs)
+		}
+		says(t, body, "Invoice "+invs[0].Number+" for $10.00 was issued: pay it by bank transfer by Apr 9, 2027, quoting its number.")
 	})
 }

@@ -81,7 +81,7 @@ type tab struct {
 func newTab(t *testing.T, browser context.Context, b *bundle) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute) // a loaded machine is slow; axe-core checks every kept page twice
 	t.Cleanup(func() { cancelTimeout(); cancel() })
 	return &tab{t: t, ctx: ctx, base: b.srv.URL}
 }

@@ -80,6 +80,7 @@ func init() {
 	funcs["chargeType"] = chargeTypeLabel
 	funcs["cardBrand"] = cardBrand
 	funcs["cardDigits"] = billing.CardNumberDigits
+	funcs["payByInvoiceDays"] = func() int { return billing.OnlineInvoiceNetDays }
 	funcs["maxInt"] = func(a, b int64) int64 { return max(a, b) }
 	funcs["add64"] = func(a, b int64) int64 { return a + b }
 	funcs["percent"] = func(bp int) string { return strconv.FormatFloat(float64(bp)/100, 'f', -1, 64) + "%" }
@@ -288,6 +289,39 @@ type changePage struct {
 	// page shows what would be charged without a round trip (and htmx
 	// refreshes it as the choices change).
 	Amount *engine.ChangeResult
+	Pay    payment // how the paid plan is paid
+}
+
+// payment says how a paid plan of an online account is paid: by the
+// default payment method, by invoice (an operator's setting), or — with
+// neither — by a card the person adds on the preview, in the same flow,
+// before confirming (the engine refuses a paid plan with no way to pay:
+// payment_method_required).
+type payment struct {
+	Default   *store.PaymentMethod
+	ByInvoice bool
+	NeedsCard bool
+	Tokenizer bool // the gateway takes the card's details (the test gateway)
+	NetDays   int  // by invoice: due this many days after issue
+}
+
+// paymentFor reads how the account pays.
+func (s *Server) paymentFor(ctx context.Context, a *billing.Account) (payment, error) {
+	p := payment{ByInvoice: a.PayByInvoice, NetDays: billing.OnlineInvoiceNetDays}
+	methods, err := s.Engine.PaymentMethods(ctx, a.ID)
+	if err != nil {
+		return p, err
+	}
+	for _, m := range methods {
+		if m.Default {
+			p.Default = m
+		}
+	}
+	if pe, ok := s.Engine.(paymentMethodEngine); ok {
+		_, p.Tokenizer = pe.CardTokenizer()
+		p.NeedsCard = p.Default == nil && !p.ByInvoice
+	}
+	return p, nil
 }
 
 // Summary is the form's error summary. Each item links to something that
@@ -408,6 +442,10 @@ func (s *Server) renderChangeForm(w http.ResponseWriter, r *http.Request, a *bil
 		return
 	}
 	page.Plans = plans
+	if page.Pay, err = s.paymentFor(ctx, a); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	if len(page.Errors) == 0 {
 		if req, errs := page.Form.request(page.Purchase); len(errs) == 0 {
 			res, err := s.Engine.PreviewChange(ctx, a.ID, req)
@@ -470,6 +508,23 @@ type previewPage struct {
 	AfterTotal billing.Money
 	Token      string // the idempotency key of this confirmation
 	Notice     string // why the preview is shown again
+	// Pay is how it is paid; with no way to pay, the confirmation asks
+	// for a card (Card, as typed but the CVC, and CardErrors beside it).
+	Pay        payment
+	Card       cardForm
+	CardErrors map[string]string
+}
+
+// CardSummary is the card form's error summary, its items linked to the
+// fields.
+func (p previewPage) CardSummary() []errorItem {
+	items := errorSummary(p.CardErrors, cardFieldOrder)
+	for i := range items {
+		if items[i].ID == "form" {
+			items[i].ID = "card-form-error"
+		}
+	}
+	return items
 }
 
 func (s *Server) handleChangePreview(w http.ResponseWriter, r *http.Request) {
@@ -482,8 +537,17 @@ func (s *Server) handleChangePreview(w http.ResponseWriter, r *http.Request) {
 	s.preview(w, r, a, ov, purchase, form, "")
 }
 
-// preview shows the preview of form, or the form again with its problems.
-func (s *Server) preview(w http.ResponseWriter, r *http.Request, a *billing.Account, ov *engine.Overview, purchase bool, form changeForm, notice string) {
+// cardAgain is a card form that comes back on the preview, with its
+// problems and the status to answer.
+type cardAgain struct {
+	form   cardForm
+	errs   map[string]string
+	status int
+}
+
+// preview shows the preview of form, or the form again with its problems;
+// card, when given, is a card that was refused (or is still needed).
+func (s *Server) preview(w http.ResponseWriter, r *http.Request, a *billing.Account, ov *engine.Overview, purchase bool, form changeForm, notice string, card ...cardAgain) {
 	req, errs := form.request(purchase)
 	if len(errs) > 0 {
 		s.renderChangeForm(w, r, a, http.StatusUnprocessableEntity,
@@ -500,7 +564,15 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, a *billing.Acco
 		return
 	}
 	page := previewPage{Form: form, ChangeURL: "/accounts/" + a.Number + "/subscription/change?" + form.query(), Purchase: purchase, Ov: ov, Result: res,
-		After: res.Subscription.Terms, Token: randomToken(), Notice: notice}
+		After: res.Subscription.Terms, Token: randomToken(), Notice: notice, CardErrors: map[string]string{}}
+	if page.Pay, err = s.paymentFor(r.Context(), a); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if len(card) > 0 {
+		page.Card, page.CardErrors, status = card[0].form, card[0].errs, card[0].status
+	}
 	if res.Subscription.Scheduled != nil && res.Timing == billing.EffectivePeriodEnd {
 		page.After = *res.Subscription.Scheduled
 	}
@@ -509,7 +581,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, a *billing.Acco
 	if purchase {
 		title = "Review your purchase"
 	}
-	s.render(w, r, http.StatusOK, "change_preview", &view{Title: title, Section: "summary", Account: a, Data: page})
+	s.render(w, r, status, "change_preview", &view{Title: title, Section: "summary", Account: a, Data: page})
 }
 
 func (s *Server) handleChangeConfirm(w http.ResponseWriter, r *http.Request) {
@@ -526,6 +598,28 @@ func (s *Server) handleChangeConfirm(w http.ResponseWriter, r *http.Request) {
 			changePage{Form: form, Errors: errs, Order: changeFieldOrder, Purchase: purchase, Ov: ov})
 		return
 	}
+	// With no way to pay a paid plan, the preview asked for a card: it is
+	// added (and becomes the default) in the same confirmation, before the
+	// change, so that the change's invoice is charged to it at once.
+	pay, err := s.paymentFor(ctx, a)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	card := cardFormFrom(r)
+	var token string
+	if pay.NeedsCard {
+		pe, ok := s.methodsEngine(w, r)
+		if !ok {
+			return
+		}
+		var status int
+		var errs map[string]string
+		if token, status, errs = s.cardToken(r, pe, card); errs != nil {
+			s.preview(w, r, a, ov, purchase, form, "", cardAgain{card, errs, status})
+			return
+		}
+	}
 	summary := "/accounts/" + a.Number + "/summary"
 	res, err := s.once(ctx, a, "subscription.change", r.PostFormValue("idempotency_key"), form.query(), func(ctx context.Context) (onceResult, error) {
 		// The amount confirmed is the amount previewed: when the account
@@ -540,15 +634,37 @@ func (s *Server) handleChangeConfirm(w http.ResponseWriter, r *http.Request) {
 				return onceResult{}, errPreviewChanged
 			}
 		}
+		if token != "" {
+			pe, _ := s.Engine.(paymentMethodEngine)
+			if _, err := pe.AddCard(ctx, a.ID, engine.AddCardRequest{Token: token, Default: true}); err != nil {
+				return onceResult{}, cardRefused{err}
+			}
+		}
 		out, err := s.Engine.ConfirmChange(ctx, a.ID, req)
 		if err != nil {
 			return onceResult{}, err
 		}
 		return onceResult{Location: summary, Flash: s.changeMessage(ctx, out)}, nil
 	})
+	var refused cardRefused
 	switch {
 	case errors.Is(err, errPreviewChanged):
 		s.preview(w, r, a, ov, purchase, form, "The amounts changed since you saw them. Please check them again.")
+		return
+	case errors.As(err, &refused) && isCardRefusal(refused.err):
+		errs := cardErrors(refused.err)
+		if reasonOf(refused.err) == "payment_method_exists" {
+			errs = map[string]string{"card_number": "This card is on file already: choose it on Change Payment Method."}
+		}
+		s.preview(w, r, a, ov, purchase, form, "", cardAgain{card, errs, http.StatusUnprocessableEntity})
+		return
+	case errors.As(err, &refused):
+		s.logger(r).ErrorContext(ctx, "add card", "account", a.Number, "err", refused.err)
+		s.preview(w, r, a, ov, purchase, form, "", cardAgain{card, map[string]string{"form": "The payment gateway did not answer, or the card could not be saved, so nothing was changed. Please try again in a moment."}, http.StatusServiceUnavailable})
+		return
+	case reasonOf(err) == engine.ErrPaymentMethodRequired:
+		// No card was typed (or the default was removed meanwhile).
+		s.preview(w, r, a, ov, purchase, form, "", cardAgain{card, map[string]string{"card_number": billing.ErrorMessage(err)}, http.StatusUnprocessableEntity})
 		return
 	case isUserError(err) && billing.ErrorCode(err) != billing.ECONFLICT:
 		s.renderChangeForm(w, r, a, http.StatusUnprocessableEntity,
@@ -561,6 +677,13 @@ func (s *Server) handleChangeConfirm(w http.ResponseWriter, r *http.Request) {
 	s.flash(r, res.Flash)
 	http.Redirect(w, r, res.Location, http.StatusSeeOther)
 }
+
+// cardRefused is the gateway or the engine refusing the card added with a
+// confirmation: nothing was changed.
+type cardRefused struct{ err error }
+
+func (c cardRefused) Error() string { return c.err.Error() }
+func (c cardRefused) Unwrap() error { return c.err }
 
 var errPreviewChanged = billing.Errorf(billing.ECONFLICT, "The amounts changed since the preview.")
 
@@ -575,24 +698,37 @@ func previewTotal(res *engine.ChangeResult) string {
 
 // changeMessage is what the summary says after a change: what the
 // subscription is now, and what became of its invoice (the engine charges
-// the card at once, after the change commits).
+// the card at once, after the change commits). A charge that failed is
+// not success: the whole message is then the problem (after flashSep),
+// with what to do next, and the page shows it as one.
 func (s *Server) changeMessage(ctx context.Context, res *engine.ChangeResult) string {
 	sub := res.Subscription
 	if res.Timing == billing.EffectivePeriodEnd && sub.Scheduled != nil {
 		return "Your change is scheduled: from " + formatDay(res.EffectiveDate) + " you will be on " + termsSentence(*sub.Scheduled) + "."
 	}
 	msg := "Your subscription is now " + termsSentence(sub.Terms) + "."
+	later := ""
+	if sub.Scheduled != nil {
+		later = " From " + formatDay(sub.Period.End) + ": " + termsSentence(*sub.Scheduled) + "."
+	}
 	if inv := res.Invoice; inv != nil {
 		switch {
 		case inv.Total.Amount > 0:
-			if now, err := s.Engine.FindInvoiceByNumber(ctx, inv.Number); err == nil && now.Status == billing.InvoicePaid {
+			now, err := s.Engine.FindInvoiceByNumber(ctx, inv.Number)
+			switch {
+			case err == nil && now.Status == billing.InvoicePaid:
 				method, _ := s.Engine.InvoicePaymentMethod(ctx, now)
 				msg += " " + inv.Total.String() + " was charged"
 				if method != "" {
 					msg += " to " + method
 				}
 				msg += " (" + inv.Number + ")."
-			} else {
+			case err == nil && now.PaymentType == billing.InvoicePaymentACH && now.DueDate != nil:
+				msg += " Invoice " + inv.Number + " for " + inv.Total.String() + " was issued: pay it by bank transfer by " +
+					formatDay(*now.DueDate) + ", quoting its number."
+			case err == nil:
+				return flashSep + msg + " But " + s.chargeProblem(ctx, now) + later
+			default:
 				msg += " Invoice " + inv.Number + " for " + inv.Total.String() + " was issued."
 			}
 		case inv.Total.Amount < 0:
@@ -601,10 +737,37 @@ func (s *Server) changeMessage(ctx context.Context, res *engine.ChangeResult) st
 			msg += " Nothing was charged (" + inv.Number + ")."
 		}
 	}
-	if sub.Scheduled != nil {
-		msg += " From " + formatDay(sub.Period.End) + ": " + termsSentence(*sub.Scheduled) + "."
+	return msg + later
+}
+
+// chargeProblem says why an invoice the change issued is still open, and
+// what to do: its last payment's outcome, then the way to pay it.
+func (s *Server) chargeProblem(ctx context.Context, inv *billing.Invoice) string {
+	what := "its payment has not gone through"
+	if pe, ok := s.Engine.(interface {
+		Payments(ctx context.Context, f store.PaymentFilter) ([]*store.Payment, int, error)
+	}); ok {
+		id := inv.ID
+		if ps, _, err := pe.Payments(ctx, store.PaymentFilter{AccountID: inv.AccountID, InvoiceID: &id, Limit: 1}); err == nil && len(ps) > 0 {
+			p := ps[0]
+			switch {
+			case p.Status == store.PaymentFailed:
+				why := p.FailureMessage
+				if why == "" {
+					why = "The card was declined."
+				}
+				what = "the charge of " + p.Amount.String() + " to " + p.MethodLabel + " was declined: " + why
+			case p.Status.InFlight():
+				what = "the charge of " + p.Amount.String() + " to " + p.MethodLabel + " is still in progress; its outcome will show in Billing History"
+			}
+		}
 	}
-	return msg
+	if !strings.HasSuffix(what, ".") {
+		what += "."
+	}
+	return what + " Invoice " + inv.Number + " for " + inv.AmountDue.String() + " is unpaid: add another card on Change Payment Method, " +
+		"or pay the invoice there again. Until it is paid the card is tried again on the retry schedule, and an invoice that stays unpaid " +
+		"suspends the account."
 }
 
 // onceResult is the answer to a confirmed change: where to go and what to

@@ -157,6 +157,11 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /login", s.public(s.handleLoginForm))
 	mux.Handle("POST /login", s.public(s.handleLogin))
 	mux.Handle("POST /logout", s.page(s.handleLogout))
+	// "Stay signed in" (console.js): any request of a signed-in person
+	// renews the idle timeout; this one does nothing else.
+	mux.Handle("GET /session/keepalive", s.page(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
 
 	// Operator pages.
 	mux.Handle("GET /accounts", s.operator(s.handleAccounts))
@@ -169,6 +174,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	// An account's pages, for its users and for operators.
 	mux.Handle("GET /accounts/{number}", s.page(s.handleAccount))
 	mux.Handle("POST /accounts/{number}/users", s.operator(s.handleCreateUser))
+	mux.Handle("POST /accounts/{number}/pay-by-invoice", s.operator(s.handlePayByInvoice))
 	mux.Handle("GET /accounts/{number}/summary", s.page(s.handleSummary))
 	mux.Handle("GET /accounts/{number}/history", s.page(s.handleHistory))
 	s.registerBilling(mux)       // summary actions, history CSV, statements: change.go, contract.go, history.go, statement.go

@@ -4,10 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/console"
 	"github.com/kore-billing/korebill/store/storetest"
 )
 
@@ -77,7 +79,7 @@ func TestBrowser_FormsKeepChoicesAndSayWhatIsWrong(t *testing.T) {
 	})
 
 	t.Run("Change your choices and Back keep the choices", func(t *testing.T) {
-		for _, link := range []string{".breadcrumb a", `form.confirm a`} {
+		for _, link := range []string{".breadcrumb a", `.confirm a`} {
 			p.open("/accounts/" + n + "/subscription/preview?plan=premium&interval=year&users=admin")
 			p.says("Review your purchase")
 			p.click(link)
@@ -195,4 +197,67 @@ func TestBrowser_FormsKeepChoicesAndSayWhatIsWrong(t *testing.T) {
 			t.Fatal("at 375 px the audit log overflows its cells or the page")
 		}
 	})
+}
+
+// TestBrowser_IdleSignOutWarnsAndOffersToStay: before the idle timeout
+// signs a person out, the page warns (an alert dialog, focus on "Stay
+// signed in"); staying renews the session past the time it would have
+// ended; left alone, the page goes to the sign-in page, which says why.
+// The timeout is 30 seconds here (30 minutes by default): the warning comes
+// 15 seconds before it (2 minutes before, by default).
+func TestBrowser_IdleSignOutWarnsAndOffersToStay(t *testing.T) {
+	browser := startBrowser(t)
+	b := setup(t, storetest.OpenSQLite(t), func(c *console.Config) { c.IdleTimeout = 30 * time.Second })
+	p := newTab(t, browser, b)
+	p.signIn(ownerEmail, password)
+	summary := "/accounts/" + b.acme.Number + "/summary"
+	if p.path() != summary {
+		t.Fatalf("signed in at %s", p.path())
+	}
+	warned := `(() => { const w = document.getElementById("idle-warning"); return !!w && !w.hidden; })()`
+	waitWarned := func() {
+		t.Helper()
+		if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](warned, chromedp.WithPollingTimeout(time.Minute))); err != nil {
+			t.Fatalf("no idle warning: %v", err)
+		}
+	}
+	waitWarned()
+	if !p.jsTrue(`document.getElementById("idle-warning").getAttribute("role") === "alertdialog" && document.activeElement.id === "idle-stay"`) {
+		t.Fatal("the warning is not an alert dialog with focus on Stay signed in")
+	}
+	p.says("You will be signed out soon", "Stay signed in", "Sign out now")
+
+	// Stay, twice: the second time is after the session would have ended
+	// had the first not renewed it, and it still finds the session.
+	for i := 0; i < 2; i++ {
+		p.press("#idle-stay")
+		if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](`document.getElementById("idle-warning").hidden`)); err != nil {
+			t.Fatalf("the warning stays after Stay signed in: %v", err)
+		}
+		if i == 0 {
+			waitWarned()
+			p.shot("idle-warning", true)
+		}
+	}
+	if p.path() != summary {
+		t.Fatalf("after staying signed in: at %s", p.path())
+	}
+
+	// Left alone: to the sign-in page, which says why and returns here.
+	// (Polled from here: the page navigates away under a poll in it.)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(250 * time.Millisecond) {
+		if loc, err := chromedp.Run(p.ctx, chromedp.Location()); err == nil && strings.Contains(loc, "/login?timed_out") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not sent to sign in; at %s", p.path())
+		}
+	}
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](`document.readyState === "complete" && !!document.getElementById("timed-out")`)); err != nil {
+		t.Fatalf("the sign-in page does not say why: %v", err)
+	}
+	p.says("You were signed out after a time without activity.")
+	if !strings.Contains(p.path(), "next=%2Faccounts%2F"+b.acme.Number+"%2Fsummary") {
+		t.Fatalf("the sign-in page does not lead back: %s", p.path())
+	}
 }

@@ -59,6 +59,14 @@ type cardForm struct {
 // cardFieldOrder is the form's order, for the error summary.
 var cardFieldOrder = []string{"card_number", "exp_month", "exp_year", "cvc", "name", "token", "form"}
 
+// cardFields is what the "card-fields" block draws: the card form, on the
+// Change Payment Method page and on a purchase's preview.
+type cardFields struct {
+	Tokenizer bool
+	Form      cardForm
+	Errors    map[string]string
+}
+
 // bankForm is the bank transfer details as an operator typed them.
 type bankForm struct {
 	BankName, AccountHolder, AccountLast4, RemittanceRef string
@@ -75,6 +83,9 @@ type bankFields struct {
 
 func init() {
 	funcs["bankFields"] = func(f bankForm, errs map[string]string) bankFields { return bankFields{f, errs} }
+	funcs["cardFields"] = func(tokenizer bool, f cardForm, errs map[string]string) cardFields {
+		return cardFields{tokenizer, f, errs}
+	}
 }
 
 func bankFormFrom(r *http.Request) bankForm {
@@ -283,8 +294,7 @@ func (s *Server) handleAddCard(w http.ResponseWriter, r *http.Request) {
 		s.renderPaymentMethod(w, r, a, status, &paymentMethodPage{Form: form, Errors: errs}, "")
 	}
 
-	tok, tokenizes := pe.CardTokenizer()
-	if !tokenizes {
+	if _, tokenizes := pe.CardTokenizer(); !tokenizes {
 		// With Stripe the form has only the token: a refused card's message
 		// goes beside it.
 		back = func(status int, errs map[string]string) {
@@ -297,28 +307,9 @@ func (s *Server) handleAddCard(w http.ResponseWriter, r *http.Request) {
 			s.renderPaymentMethod(w, r, a, status, &paymentMethodPage{Form: form, Errors: errs}, "")
 		}
 	}
-	token := form.Token
-	if tokenizes && token == "" {
-		month, err := strconv.Atoi(form.ExpMonth)
-		if err != nil {
-			month = 0 // "The expiry month must be 1 to 12."
-		}
-		year, err := strconv.Atoi(form.ExpYear)
-		if err != nil {
-			year = -1 // "The expiry year must be between 2000 and 2099."
-		}
-		token, err = tok.TokenizeCard(ctx, billing.CardInput{Number: form.Number, ExpMonth: month, ExpYear: year,
-			CVC: r.PostFormValue("cvc"), Name: form.Name})
-		if err != nil && !isCardRefusal(err) {
-			s.logger(r).ErrorContext(ctx, "tokenize card", "err", err)
-			back(http.StatusServiceUnavailable, map[string]string{"form": "The payment gateway did not answer, so nothing was changed. Please try again in a moment."})
-			return
-		} else if err != nil {
-			back(http.StatusUnprocessableEntity, cardErrors(err))
-			return
-		}
-	} else if token == "" {
-		back(http.StatusUnprocessableEntity, map[string]string{"token": "The card token (pm_…) from Stripe is required."})
+	token, status, errs := s.cardToken(r, pe, form)
+	if errs != nil {
+		back(status, errs)
 		return
 	}
 
@@ -353,6 +344,40 @@ func (s *Server) handleAddCard(w http.ResponseWriter, r *http.Request) {
 	}
 	s.flash(r, res.Flash)
 	http.Redirect(w, r, res.Location, http.StatusSeeOther)
+}
+
+// cardToken turns the card form into the gateway's token for AddCard:
+// with a gateway that tokenizes on our server (the test gateway) the typed
+// card is tokenized now; with Stripe the form carries the token Stripe.js
+// made. A card refused comes back as the messages to show beside its
+// fields, with the status to answer.
+func (s *Server) cardToken(r *http.Request, pe paymentMethodEngine, form cardForm) (string, int, map[string]string) {
+	ctx := r.Context()
+	tok, tokenizes := pe.CardTokenizer()
+	if !tokenizes || form.Token != "" {
+		if form.Token == "" {
+			return "", http.StatusUnprocessableEntity, map[string]string{"token": "The card token (pm_…) from Stripe is required."}
+		}
+		return form.Token, 0, nil
+	}
+	month, err := strconv.Atoi(form.ExpMonth)
+	if err != nil {
+		month = 0 // "The expiry month must be 1 to 12."
+	}
+	year, err := strconv.Atoi(form.ExpYear)
+	if err != nil {
+		year = -1 // "The expiry year must be between 2000 and 2099."
+	}
+	token, err := tok.TokenizeCard(ctx, billing.CardInput{Number: form.Number, ExpMonth: month, ExpYear: year,
+		CVC: r.PostFormValue("cvc"), Name: form.Name})
+	switch {
+	case err != nil && !isCardRefusal(err):
+		s.logger(r).ErrorContext(ctx, "tokenize card", "err", err)
+		return "", http.StatusServiceUnavailable, map[string]string{"form": "The payment gateway did not answer, so nothing was changed. Please try again in a moment."}
+	case err != nil:
+		return "", http.StatusUnprocessableEntity, cardErrors(err)
+	}
+	return token, 0, nil
 }
 
 // methodMessage says what a method change did: the method, what it now

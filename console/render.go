@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,7 +61,14 @@ type view struct {
 	Account *billing.Account   // the account in view, if any
 	CSRF    string
 	Flash   string
-	Data    any
+	// IdleSeconds is the session's idle timeout: console.js warns before
+	// it and offers to stay signed in.
+	IdleSeconds int
+	// Notice is what went wrong after something was done (a charge
+	// declined after a change): the part of a flash after flashSep,
+	// shown as a problem, never as the green flash.
+	Notice string
+	Data   any
 }
 
 // Operator reports whether the person is Kore staff.
@@ -81,8 +89,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	ctx := r.Context()
 	v.User = reqFrom(ctx).user
 	v.CSRF = s.csrfToken(ctx)
+	v.IdleSeconds = int(s.sessions.IdleTimeout / time.Second)
 	if v.Flash == "" {
 		v.Flash = s.sessions.PopString(ctx, keyFlash)
+		v.Flash, v.Notice, _ = strings.Cut(v.Flash, flashSep)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "base", v); err != nil {
@@ -289,8 +299,14 @@ var funcs = template.FuncMap{
 	"statusLabel":  statusLabel,
 	"roleLabel":    roleLabel,
 	"errorSummary": errorSummary,
-	"add":          func(a, b int) int { return a + b },
-	"join":         strings.Join,
+	"idleMinutes": func(sec int) string {
+		if sec < 120 {
+			return strconv.Itoa(sec) + " seconds"
+		}
+		return strconv.Itoa(sec/60) + " minutes"
+	},
+	"add":  func(a, b int) int { return a + b },
+	"join": strings.Join,
 }
 
 // humanize turns a code into words: "billing_admin" → "Billing admin".

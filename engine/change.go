@@ -74,6 +74,9 @@ func (e *Engine) ConfirmChange(ctx context.Context, accountID int64, req ChangeR
 		if err != nil {
 			return err
 		}
+		if err := e.requirePaymentMethod(st, p); err != nil {
+			return err
+		}
 		if err := p.apply(st); err != nil {
 			return err
 		}
@@ -86,6 +89,32 @@ func (e *Engine) ConfirmChange(ctx context.Context, accountID int64, req ChangeR
 	}
 	e.collectNow(ctx, accountID, out.Invoice) // "online invoices are charged at once"
 	return out, nil
+}
+
+// ErrPaymentMethodRequired is the reason of a change to a paid plan that
+// an online account has no way to pay for.
+const ErrPaymentMethodRequired = "payment_method_required"
+
+// requirePaymentMethod refuses a change that leaves an online account on a
+// paid plan with no payment method on file, unless an operator has set the
+// account to pay by invoice. DESIGN: "billed in advance by the default card
+// each period": an upgrade with no card would issue an invoice nobody can
+// pay, and the account would be suspended after the retries. With no
+// gateway (collection off) nothing is charged, so nothing is required.
+func (e *Engine) requirePaymentMethod(st *state, p *plannedChange) error {
+	if e.pay.gateway == nil || !p.ch.After.IsPaid() || st.a.BillingType != billing.BillingOnline || st.a.PayByInvoice {
+		return nil
+	}
+	def, err := st.tx.DefaultPaymentMethod(st.a.ID)
+	if err != nil {
+		return err
+	}
+	if def != nil {
+		return nil
+	}
+	return &billing.Error{Code: billing.EINVALID, Reason: ErrPaymentMethodRequired,
+		Message: "A paid plan is charged to a card: add a card (it becomes the default payment method) and confirm again. Nothing was changed.",
+		Fields:  []billing.FieldError{{Field: "payment_method", Message: "Add a card to pay for a paid plan."}}}
 }
 
 // plannedChange is a change worked out but not yet stored.

@@ -35,6 +35,13 @@ func draft(st *state, kind billing.InvoiceKind, period billing.Period, issue bil
 		if c.PayByInvoice {
 			inv.PaymentType = billing.InvoicePaymentACH
 		}
+	} else if st.a.PayByInvoice {
+		// An online account an operator set to pay by invoice: paid by
+		// bank transfer, due OnlineInvoiceNetDays after issue, with the
+		// reminders of a transfer rather than the card's retries.
+		due := issue.AddDays(billing.OnlineInvoiceNetDays)
+		inv.DueDate = &due
+		inv.PaymentType = billing.InvoicePaymentACH
 	}
 	for _, f := range edit {
 		f(inv)

@@ -697,17 +697,64 @@ func TestPaymentMethods_RulesAndBadCards(t *testing.T) {
 	})
 }
 
-// TestCollect_NoCardFailsIntoTheSchedule: an online invoice with no card on
-// file fails at once without a gateway call, and is retried like a decline.
+// TestChange_PaidPlanNeedsAPaymentMethod: an online account with no payment
+// method cannot move to a paid plan (payment_method_required, nothing
+// written) unless an operator set it to pay by invoice; then its invoice is
+// a bank transfer's, due 30 days after issue, and no card is charged.
+func TestChange_PaidPlanNeedsAPaymentMethod(t *testing.T) {
+	forEachPayStore(t, "2026-06-01T10:00:00Z", func(t *testing.T, p *payEnv) {
+		a := p.newAccount(t, "Initech")
+		before := p.counts(t)
+		_, err := p.eng.ConfirmChange(p.ctx, a.ID, engine.ChangeRequest{Plan: engine.PlanPremium, Interval: billing.Month, Seats: 1})
+		wantErrCode(t, err, engine.ErrPaymentMethodRequired)
+		if after := p.counts(t); after != before {
+			t.Fatalf("a refused upgrade wrote: %s → %s", before, after)
+		}
+		on := true
+		if _, err := p.db.UpdateAccount(p.ctx, a.ID, billing.AccountUpdate{PayByInvoice: &on}); err != nil {
+			t.Fatal(err)
+		}
+		inv := p.invoice(t, p.upgrade(t, a, 1).ID)
+		if inv.Status != billing.InvoiceOpen || inv.PaymentType != billing.InvoicePaymentACH || inv.DueDate == nil ||
+			*inv.DueDate != payDate("2026-07-01") || len(p.payments(t, a)) != 0 || len(p.gw.Charges()) != 0 {
+			t.Fatalf("paid by invoice: %s %s due %v, %d attempts", inv.Status, inv.PaymentType, inv.DueDate, len(p.payments(t, a)))
+		}
+	})
+}
+
+// TestCollect_NoCardFailsIntoTheSchedule: an online invoice that finds no
+// card on file (here the card was detached behind the engine's back after
+// the upgrade, and a user joined) fails at once without a gateway call, and
+// is retried like a decline.
 func TestCollect_NoCardFailsIntoTheSchedule(t *testing.T) {
 	forEachPayStore(t, "2026-06-01T10:00:00Z", func(t *testing.T, p *payEnv) {
 		a := p.newAccount(t, "Cyberdyne")
-		inv := p.upgrade(t, a, 1)
-		pays := p.payments(t, a)
-		if inv.Status != billing.InvoiceOpen || len(pays) != 1 || pays[0].FailureCode != engine.FailureNoPaymentMethod || len(p.gw.Charges()) != 0 {
+		card := p.addCard(t, a, "4242424242424242")
+		p.upgrade(t, a, 1)
+		if err := p.db.InTx(p.ctx, func(tx *store.Tx) error { return tx.RemovePaymentMethod(card.Method.ID) }); err != nil {
+			t.Fatal(err)
+		}
+		charges := len(p.gw.Charges())
+		for _, id := range []string{"u1", "u2"} {
+			if err := p.eng.UpsertManagedUser(p.ctx, &billing.ManagedUser{AccountID: a.ID, UserID: id, Email: id + "@cyberdyne.example.com"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		invs, _, err := p.eng.FindInvoices(p.ctx, a.ID, 1, 0)
+		if err != nil || len(invs) != 1 {
+			t.Fatalf("invoices = %v %v", invs, err)
+		}
+		inv := invs[0]
+		var pays []*store.Payment
+		for _, pay := range p.payments(t, a) {
+			if pay.InvoiceID == inv.ID {
+				pays = append(pays, pay)
+			}
+		}
+		if inv.Status != billing.InvoiceOpen || len(pays) != 1 || pays[0].FailureCode != engine.FailureNoPaymentMethod || len(p.gw.Charges()) != charges {
 			t.Fatalf("invoice %s, attempts %+v", inv.Status, pays)
 		}
-		_, err := p.eng.PayInvoice(p.ctx, inv.ID)
+		_, err = p.eng.PayInvoice(p.ctx, inv.ID)
 		wantErrCode(t, err, engine.FailureNoPaymentMethod)
 		p.clock.Set(time.Date(2026, 6, 2, 9, 0, 0, 0, time.UTC))
 		if steps := p.billNow(t, a).Steps; len(steps) != 1 || steps[0].Step != engine.StepPaymentRetry {

@@ -21,23 +21,24 @@ type accountSnapshot struct {
 	TimeZone      string                `json:"time_zone"`
 	Status        billing.AccountStatus `json:"status"`
 	CreditBalance billing.Money         `json:"credit_balance"`
+	PayByInvoice  bool                  `json:"pay_by_invoice,omitempty"`
 }
 
 func snapshotAccount(a *billing.Account) accountSnapshot {
 	return accountSnapshot{
 		Number: a.Number, Name: a.Name, Domain: a.Domain, BillingType: a.BillingType,
 		AccountType: a.AccountType, Currency: a.Currency, TimeZone: a.TimeZone,
-		Status: a.Status, CreditBalance: a.CreditBalance,
+		Status: a.Status, CreditBalance: a.CreditBalance, PayByInvoice: a.PayByInvoice,
 	}
 }
 
 const accountColumns = `a.id, a.number, a.name, a.domain, a.billing_type, a.account_type, a.currency,
-	a.time_zone, a.status, a.credit_balance, a.created_at, a.updated_at`
+	a.time_zone, a.status, a.credit_balance, a.pay_by_invoice, a.created_at, a.updated_at`
 
 func scanAccount(row interface{ Scan(...any) error }) (*billing.Account, error) {
 	var a billing.Account
 	err := row.Scan(&a.ID, &a.Number, &a.Name, &a.Domain, &a.BillingType, &a.AccountType, &a.Currency,
-		&a.TimeZone, &a.Status, &a.CreditBalance.Amount, scanTime(&a.CreatedAt), scanTime(&a.UpdatedAt))
+		&a.TimeZone, &a.Status, &a.CreditBalance.Amount, &a.PayByInvoice, scanTime(&a.CreatedAt), scanTime(&a.UpdatedAt))
 	if err != nil {
 		return nil, err
 	}
@@ -201,9 +202,11 @@ func (db *DB) UpdateAccount(ctx context.Context, id int64, upd billing.AccountUp
 		}
 		updated.UpdatedAt = now
 		_, err = tx.ExecContext(ctx, `
-			UPDATE accounts SET name = $1, domain = $2, account_type = $3, time_zone = $4, status = $5, updated_at = $6
+			UPDATE accounts SET name = $1, domain = $2, account_type = $3, time_zone = $4, status = $5, updated_at = $6,
+				pay_by_invoice = $8
 			WHERE id = $7`,
-			updated.Name, updated.Domain, updated.AccountType, updated.TimeZone, updated.Status, db.timeArg(now), id)
+			updated.Name, updated.Domain, updated.AccountType, updated.TimeZone, updated.Status, db.timeArg(now), id,
+			updated.PayByInvoice)
 		if err != nil {
 			return dbError(err, "update account", "")
 		}

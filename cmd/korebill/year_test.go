@@ -146,6 +146,9 @@ func TestYear_OnlineAndContractOnATestClock(t *testing.T) {
 			users := map[string]int{acme: 3, umbrella: 20}
 			c.roster(acme, 3, start)
 			c.roster(umbrella, 20, start)
+			// A paid plan needs a card on file (payment_method_required).
+			c.do("POST", "/v1/accounts/"+acme+"/payment-methods", map[string]any{"card": map[string]any{
+				"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}})
 			c.do("POST", "/v1/accounts/"+acme+"/subscription", map[string]any{"plan": "premium", "interval": "month", "users": "all"})
 			c.do("POST", "/v1/accounts/"+umbrella+"/contract", map[string]any{"number": "C-2026-007", "term_start": "2026-02-01",
 				"term_end": "2027-02-01", "prepaid": 20, "unit_amount": 1800, "interval": "month", "net_days": 30,
