@@ -157,9 +157,10 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /login", s.public(s.handleLoginForm))
 	mux.Handle("POST /login", s.public(s.handleLogin))
 	mux.Handle("POST /logout", s.page(s.handleLogout))
-	// "Stay signed in" (console.js): any request of a signed-in person
-	// renews the idle timeout; this one does nothing else.
+	// "Stay signed in" (console.js): renews the idle timeout from now and
+	// does nothing else.
 	mux.Handle("GET /session/keepalive", s.page(func(w http.ResponseWriter, r *http.Request) {
+		s.sessions.Put(r.Context(), keySeen, s.now().Unix()) // now, not to the minute: the person asked
 		w.WriteHeader(http.StatusNoContent)
 	}))
 

@@ -89,7 +89,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	ctx := r.Context()
 	v.User = reqFrom(ctx).user
 	v.CSRF = s.csrfToken(ctx)
-	v.IdleSeconds = int(s.sessions.IdleTimeout / time.Second)
+	v.IdleSeconds = int(s.idleTimeout / time.Second)
 	if v.Flash == "" {
 		v.Flash = s.sessions.PopString(ctx, keyFlash)
 		v.Flash, v.Notice, _ = strings.Cut(v.Flash, flashSep)
