@@ -163,9 +163,10 @@ func New(c Config) *Server {
 	return s
 }
 
-// Handler returns the API's routes wrapped in request IDs, logging, metrics
-// and panic recovery.
-func (s *Server) Handler() http.Handler { return s.Wrap(s.idempotent(s.mux)) }
+// Handler returns the API's routes wrapped in request IDs, logging, metrics,
+// panic recovery, the text check of every input (text.go) and
+// Idempotency-Key handling.
+func (s *Server) Handler() http.Handler { return s.Wrap(s.checkText(s.idempotent(s.mux))) }
 
 // Mux returns the mux the API routes are on, so that the console can add
 // its pages beside them.

@@ -53,6 +53,9 @@ type ManagedUserFilter struct {
 	Limit     int
 }
 
+// activityClockSkew is how far ahead of ours the platform's clock may be.
+const activityClockSkew = time.Minute
+
 // CanReportActivity reports whether the actor may report when a managed
 // user was last active: the platform (which sees the activity) and
 // operators. Account roles may not: activity decides inactivity credits,
@@ -91,7 +94,7 @@ func CheckActivityReport(actor Actor, old, r *ManagedUser, now time.Time) error 
 	switch t := *r.LastActiveAt; {
 	case t.Before(joined):
 		v.Add("last_active_at", "Last activity of %s (%s) is before the user joined (%s).", r.UserID, t.UTC().Format(time.RFC3339), joined.UTC().Format(time.RFC3339))
-	case t.After(now):
+	case t.After(now.Add(activityClockSkew)):
 		v.Add("last_active_at", "Last activity of %s (%s) is in the future.", r.UserID, t.UTC().Format(time.RFC3339))
 	}
 	return v.Err()

@@ -20,8 +20,10 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -303,6 +305,15 @@ func (s *Server) base(h http.Handler) http.Handler {
 				"The page you sent it from was out of date, or it did not come from Kore Billing. Nothing was changed. Go back, reload the page and try again.")
 			return
 		}
+		if field, problem := badText(r); field != "" {
+			s.logger(r).InfoContext(r.Context(), "refused text", slog.String("field", field))
+			if id := s.sessions.GetInt64(r.Context(), keyUserID); id != 0 {
+				reqFrom(r.Context()).user, _ = s.Users.FindConsoleUserByID(r.Context(), id)
+			}
+			s.renderError(w, r, http.StatusUnprocessableEntity, "A field could not be accepted",
+				fmt.Sprintf("%s %s. Nothing was changed. Go back, correct it and try again.", field, problem))
+			return
+		}
 		h.ServeHTTP(w, r)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -346,6 +357,36 @@ func (s *Server) keepAlive(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// badText returns the first input of r (a path segment, or a query or form
+// field) that is not acceptable text (billing.ValidText) and why: every text
+// input of the console is checked here, once, before any handler sees it.
+func badText(r *http.Request) (field, problem string) {
+	for _, seg := range strings.Split(r.URL.Path, "/") {
+		if c, ok := billing.ValidText(seg, false); !ok {
+			return "The address", billing.TextProblem(c)
+		}
+	}
+	if err := r.ParseForm(); err != nil {
+		return "The form", "could not be read"
+	}
+	names := make([]string, 0, len(r.Form))
+	for k := range r.Form {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if c, ok := billing.ValidText(k, false); !ok {
+			return "A field name", billing.TextProblem(c)
+		}
+		for _, v := range r.Form[k] {
+			if c, ok := billing.ValidText(v, billing.MultilineField(k)); !ok {
+				return fmt.Sprintf("The field %q", k), billing.TextProblem(c)
+			}
+		}
+	}
+	return "", ""
 }
 
 // requireUser loads the signed-in person, or sends them to sign in.

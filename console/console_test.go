@@ -570,3 +570,35 @@ func TestOperator_AddsAConsoleUserWhoSignsIn(t *testing.T) {
 		}
 	})
 }
+
+// A form field or query holding a NUL or another control character is
+// refused with 422 naming it, before any handler runs, and changes nothing
+// (issue 9, defect 6: NUL bytes gave 500 on PostgreSQL).
+func TestText_ControlCharactersRefusedNamingTheField(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		b.setAcmeProfile(t)
+		profile := "/accounts/" + b.acme.Number + "/profile"
+		p := signedIn(t, b, ownerEmail)
+		p.get(profile)
+		form := url.Values{"contact_name": {"Mallory\x00"}, "company_name": {"Acme Corp"}, "address.line1": {"1 Market St"},
+			"address.city": {"SF"}, "address.country": {"US"}, "phone": {"+14155550132"}, "email": {"m@acme.test"}}
+		status, body := p.post(profile, form)
+		if status != http.StatusUnprocessableEntity {
+			t.Fatalf("NUL in a field = %d", status)
+		}
+		mustContain(t, body, `The field "contact_name" must not contain control characters (found U+0000). Nothing was changed.`)
+		form.Set("contact_name", "Mallory\x1b[31m")
+		if status, _ := p.post(profile, form); status != http.StatusUnprocessableEntity {
+			t.Fatalf("an escape in a field = %d", status)
+		}
+		if _, page := p.get(profile); strings.Contains(page, "Mallory") {
+			t.Fatal("a refused form changed the profile")
+		}
+		op := signedIn(t, b, operatorEmail)
+		if status, body := op.get("/accounts?q=" + url.QueryEscape("Acme\x00")); status != http.StatusUnprocessableEntity {
+			t.Fatalf("NUL in a search = %d %s", status, text(body))
+		}
+	})
+}

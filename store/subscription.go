@@ -408,6 +408,9 @@ func (tx *Tx) UpsertManagedUser(u *billing.ManagedUser) (old *billing.ManagedUse
 	if err != nil {
 		return nil, false, err
 	}
+	if err := billing.CheckActivityReport(billing.ActorFromContext(tx.ctx), old, u, tx.now); err != nil {
+		return nil, false, err
+	}
 	if old != nil {
 		u.ManagedSince = old.ManagedSince
 		if sameReport(old, u) {
@@ -439,6 +442,9 @@ func (tx *Tx) ReplaceManagedUsers(accountID int64, users []billing.ManagedUser) 
 	}
 	current, err := tx.db.findManagedUsers(tx.ctx, tx.tx, accountID, -1, 0)
 	if err != nil {
+		return rc, 0, err
+	}
+	if err := checkActivityReports(tx.ctx, current, reported, tx.now); err != nil {
 		return rc, 0, err
 	}
 	for _, u := range current {

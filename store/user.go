@@ -49,6 +49,22 @@ func prepareReport(accountID int64, u *billing.ManagedUser) error {
 	return nil
 }
 
+// checkActivityReports applies billing.CheckActivityReport to every
+// reported user, against the stored roster current.
+func checkActivityReports(ctx context.Context, current []*billing.ManagedUser, reported map[string]*billing.ManagedUser, now time.Time) error {
+	actor := billing.ActorFromContext(ctx)
+	stored := make(map[string]*billing.ManagedUser, len(current))
+	for _, u := range current {
+		stored[u.UserID] = u
+	}
+	for _, r := range reported {
+		if err := billing.CheckActivityReport(actor, stored[r.UserID], r, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ReplaceManagedUsers makes the account's roster exactly users: new users
 // are managed from now, missing ones are removed, the others take the
 // reported email, status and last activity. It writes one audit event with
@@ -76,6 +92,9 @@ func (db *DB) ReplaceManagedUsers(ctx context.Context, accountID int64, users []
 		}
 		current, err := db.findManagedUsers(ctx, tx, accountID, -1, 0)
 		if err != nil {
+			return err
+		}
+		if err := checkActivityReports(ctx, current, reported, now); err != nil {
 			return err
 		}
 		for _, u := range current {
@@ -142,6 +161,9 @@ func (db *DB) UpsertManagedUser(ctx context.Context, u *billing.ManagedUser) err
 		}
 		old, err := db.findManagedUser(ctx, tx, r.AccountID, r.UserID)
 		if err != nil {
+			return err
+		}
+		if err := billing.CheckActivityReport(billing.ActorFromContext(ctx), old, &r, now); err != nil {
 			return err
 		}
 		if old != nil {
