@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -56,6 +58,12 @@ type Config struct {
 	Ready func(context.Context) error
 	// TestMode allows test clocks; production servers leave it off.
 	TestMode bool
+	// MetricsKey, when set, is a bearer token /metrics requires.
+	MetricsKey string
+	// MetricsElsewhere leaves /metrics off the API's routes: it is served
+	// by MetricsHandler on a listener of its own (korebill serve
+	// --metrics-addr).
+	MetricsElsewhere bool
 	// IdempotencyLease is how long a request holds its Idempotency-Key
 	// without renewing it (DefaultIdempotencyLease when 0): a retry of a
 	// request whose process died runs after at most this long.
@@ -79,6 +87,7 @@ type Server struct {
 	// idempotencyLease: see Config.IdempotencyLease.
 	idempotencyLease time.Duration
 	mux              *http.ServeMux
+	metrics          http.Handler
 	registry         *prometheus.Registry
 	requests         *prometheus.CounterVec
 	latency          *prometheus.HistogramVec
@@ -154,13 +163,38 @@ func New(c Config) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	s.metrics = promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+	if c.MetricsKey != "" {
+		s.metrics = requireBearer(c.MetricsKey, s.metrics)
+	}
+	if !c.MetricsElsewhere {
+		s.mux.Handle("GET /metrics", s.metrics)
+	}
 	// An unknown API path is a problem, not the console's "Page not found"
 	// page (which answers every other unknown path) nor Go's plain text.
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, billing.ENOTFOUND, "There is no API operation at "+r.Method+" "+r.URL.Path+".")
 	})
 	return s
+}
+
+// MetricsHandler serves the Prometheus metrics (behind the metrics key, if
+// any), for a listener of its own.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics }
+
+// requireBearer answers 401 to a request without "Authorization: Bearer
+// key", comparing in constant time.
+func requireBearer(key string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte("Bearer " + key))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="korebill metrics"`)
+			writeProblem(w, http.StatusUnauthorized, billing.EUNAUTHORIZED, "The metrics need 'Authorization: Bearer <metrics key>'.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Handler returns the API's routes wrapped in request IDs, logging, metrics,

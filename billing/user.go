@@ -53,7 +53,9 @@ type ManagedUserFilter struct {
 	Limit     int
 }
 
-// activityClockSkew is how far ahead of ours the platform's clock may be.
+// activityClockSkew is how far the platform's clock may be from ours (and
+// how much precision its times may lack) either way: a report of "now" for
+// a user who joins now is accepted.
 const activityClockSkew = time.Minute
 
 // CanReportActivity reports whether the actor may report when a managed
@@ -70,7 +72,8 @@ func (a Actor) CanReportActivity() bool {
 // that CanReportActivity may change it (EFORBIDDEN otherwise; repeating the
 // stored value is allowed, so a roster read and sent back is accepted), and
 // the time may be neither before the user joined (managed since; now for a
-// new user) nor after now (EINVALID naming last_active_at).
+// new user) nor after now, give or take activityClockSkew (EINVALID naming
+// last_active_at).
 func CheckActivityReport(actor Actor, old, r *ManagedUser, now time.Time) error {
 	if r.LastActiveAt == nil {
 		if old != nil {
@@ -92,7 +95,7 @@ func CheckActivityReport(actor Actor, old, r *ManagedUser, now time.Time) error 
 	}
 	var v Validation
 	switch t := *r.LastActiveAt; {
-	case t.Before(joined):
+	case t.Before(joined.Add(-activityClockSkew)):
 		v.Add("last_active_at", "Last activity of %s (%s) is before the user joined (%s).", r.UserID, t.UTC().Format(time.RFC3339), joined.UTC().Format(time.RFC3339))
 	case t.After(now.Add(activityClockSkew)):
 		v.Add("last_active_at", "Last activity of %s (%s) is in the future.", r.UserID, t.UTC().Format(time.RFC3339))

@@ -39,14 +39,18 @@ func TestDueAccounts_ExactlyTheAccountsWithAStepDue(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.upgrade(t, inactive, 3)
-		for i, last := range []string{"2026-01-05T10:00:00Z", "2026-01-20T10:00:00Z"} {
-			at := mustTime(last)
-			id := string(rune('a' + i))
+		// Both join active now; b is active again on 20 January (activity
+		// is reported as it happens: never before joining, never ahead).
+		active := func(id string) {
+			t.Helper()
+			at := p.clock.Now()
 			if err := p.eng.UpsertManagedUser(p.ctx, &billing.ManagedUser{AccountID: inactive.ID, UserID: id,
 				Email: id + "@inactive.example.com", LastActiveAt: &at}); err != nil {
 				t.Fatal(err)
 			}
 		}
+		active("a")
+		active("b")
 
 		tokyo := p.newAccount(t, "Tokyo", func(a *billing.Account) { a.TimeZone = "Asia/Tokyo" })
 		p.addCard(t, tokyo, "4242 4242 4242 4242")
@@ -57,6 +61,9 @@ func TestDueAccounts_ExactlyTheAccountsWithAStepDue(t *testing.T) {
 		for day := mustTime("2026-01-06T00:00:00Z"); day.Before(mustTime("2026-05-10T00:00:00Z")); day = day.Add(24 * time.Hour) {
 			for _, hour := range []time.Duration{10 * time.Minute, 16 * time.Hour} {
 				p.clock.Set(day.Add(hour))
+				if day.Equal(mustTime("2026-01-20T00:00:00Z")) && hour == 16*time.Hour {
+					active("b")
+				}
 				due, err := p.eng.DueAccounts(p.ctx, 100)
 				if err != nil {
 					t.Fatal(err)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -113,6 +115,9 @@ type Options struct {
 	Clock billing.Clock
 	// UserAgent is sent with every request (default "Korebill-Webhooks/1").
 	UserAgent string
+	// AllowPrivate allows endpoints on loopback, private and link-local
+	// addresses (address.go); off by default.
+	AllowPrivate bool
 }
 
 // DefaultBackoff waits 30 s after the first failed attempt and doubles the
@@ -168,6 +173,14 @@ func New(store Store, logger *slog.Logger, opts Options) *Service {
 		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}
+		if !opts.AllowPrivate {
+			// Every address dialed is checked, after name resolution; no
+			// proxy, which would make the dialed address the proxy's.
+			t := http.DefaultTransport.(*http.Transport).Clone()
+			t.Proxy = nil
+			t.DialContext = (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second, Control: refusePrivateDial}).DialContext
+			client.Transport = t
+		}
 	}
 	return &Service{store: store, log: logger, opts: opts, client: client}
 }
@@ -206,6 +219,11 @@ func (s *Service) PublishTx(ctx context.Context, tx *sql.Tx, ev Event) (*Event, 
 // is shown this once.
 func (s *Service) CreateEndpoint(ctx context.Context, e *Endpoint) error {
 	e.Secret = ""
+	if !s.opts.AllowPrivate {
+		if err := checkDestination(ctx, strings.TrimSpace(e.URL)); err != nil {
+			return err
+		}
+	}
 	return s.store.CreateWebhookEndpoint(ctx, e)
 }
 
@@ -222,6 +240,11 @@ func (s *Service) Endpoint(ctx context.Context, id int64) (*Endpoint, error) {
 // UpdateEndpoint changes an endpoint: its URL, description, event types,
 // whether it is disabled, and (RotateSecret) its secret.
 func (s *Service) UpdateEndpoint(ctx context.Context, id int64, upd EndpointUpdate) (*Endpoint, error) {
+	if upd.URL != nil && !s.opts.AllowPrivate {
+		if err := checkDestination(ctx, strings.TrimSpace(*upd.URL)); err != nil {
+			return nil, err
+		}
+	}
 	return s.store.UpdateWebhookEndpoint(ctx, id, upd)
 }
 

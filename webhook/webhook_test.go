@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -219,7 +220,7 @@ func checkSigned(t *testing.T, secret string, r request) webhook.Payload {
 
 func TestPublish_EveryEventArrivesOnceVerifiablySigned(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db, webhook.Options{})
+		b := setup(t, db, webhook.Options{AllowPrivate: true})
 		all := b.endpoint(t, "/all")
 		paid := b.endpoint(t, "/paid", webhook.InvoicePaid)
 		off := b.endpoint(t, "/off")
@@ -292,7 +293,7 @@ func TestPublish_EveryEventArrivesOnceVerifiablySigned(t *testing.T) {
 
 func TestDelivery_ReceiverAnswering500IsRetriedUntil200(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db, webhook.Options{})
+		b := setup(t, db, webhook.Options{AllowPrivate: true})
 		b.rc.respond = func(n int, _ *http.Request) int {
 			if n == 1 {
 				return http.StatusInternalServerError
@@ -333,7 +334,7 @@ func TestDelivery_ReceiverAnswering500IsRetriedUntil200(t *testing.T) {
 func TestDelivery_HangingReceiverTimesOutAndIsRetried(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		const timeout = 300 * time.Millisecond
-		b := setup(t, db, webhook.Options{Timeout: timeout})
+		b := setup(t, db, webhook.Options{AllowPrivate: true, Timeout: timeout})
 		b.rc.respond = func(n int, _ *http.Request) int {
 			if n == 1 {
 				return 0 // hang
@@ -364,7 +365,7 @@ func TestDelivery_HangingReceiverTimesOutAndIsRetried(t *testing.T) {
 
 func TestDelivery_FailedAfterTheLastAttempt(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db, webhook.Options{MaxAttempts: 3})
+		b := setup(t, db, webhook.Options{AllowPrivate: true, MaxAttempts: 3})
 		b.rc.respond = func(int, *http.Request) int { return http.StatusServiceUnavailable }
 		b.endpoint(t, "/down")
 		ev := b.publish(t, webhook.Event{Type: webhook.InvoiceFinalized, AccountNumber: "KB-000004"})
@@ -388,7 +389,7 @@ func TestDelivery_FailedAfterTheLastAttempt(t *testing.T) {
 
 func TestPublish_RolledBackTransactionPublishesNothing(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db, webhook.Options{})
+		b := setup(t, db, webhook.Options{AllowPrivate: true})
 		b.endpoint(t, "/all")
 		ctx := context.Background()
 		tx, err := db.SQL().BeginTx(ctx, nil)
@@ -416,7 +417,7 @@ func TestPublish_RolledBackTransactionPublishesNothing(t *testing.T) {
 
 func TestPublish_BadEventIsRefusedAndWritesNothing(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db, webhook.Options{})
+		b := setup(t, db, webhook.Options{AllowPrivate: true})
 		b.endpoint(t, "/all")
 		ctx := context.Background()
 		for _, ev := range []webhook.Event{
@@ -448,7 +449,7 @@ func TestPublish_BadEventIsRefusedAndWritesNothing(t *testing.T) {
 
 func TestReplay_DeliveryAndEventAreSentAgain(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db, webhook.Options{MaxAttempts: 1})
+		b := setup(t, db, webhook.Options{AllowPrivate: true, MaxAttempts: 1})
 		b.rc.respond = func(n int, r *http.Request) int {
 			if n == 1 && r.URL.Path == "/r" {
 				return http.StatusBadGateway // fails for good: MaxAttempts 1
@@ -508,6 +509,59 @@ func TestReplay_DeliveryAndEventAreSentAgain(t *testing.T) {
 		pending := b.deliveries(t, webhook.DeliveryFilter{EventID: ev2.ID, EndpointID: e.ID})[0]
 		if _, err := b.svc.ReplayDelivery(system, pending.ID); billing.ErrorCode(err) != billing.ESTATE {
 			t.Errorf("replay of a pending delivery: %v, want ESTATE", err)
+		}
+	})
+}
+
+// Endpoints on loopback, private, link-local or other special addresses
+// are refused when registered unless private endpoints are allowed (issue
+// 9, defect 7).
+func TestEndpoint_PrivateAddressesRefusedUnlessAllowed(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		strict := webhook.New(db, nil, webhook.Options{})
+		for _, u := range []string{"http://127.0.0.1:8080/hook", "http://localhost/hook", "https://api.localhost./hook",
+			"http://[::1]/hook", "http://169.254.169.254/latest/meta-data", "http://10.0.0.5/hook", "http://192.168.1.1/hook",
+			"http://172.16.0.1/hook", "http://100.64.0.1/hook", "http://0.0.0.0/hook", "http://[fd00::1]/hook", "http://[::ffff:127.0.0.1]/hook"} {
+			err := strict.CreateEndpoint(system, &webhook.Endpoint{URL: u})
+			var e *billing.Error
+			if !errors.As(err, &e) || e.Code != billing.EINVALID || len(e.Fields) != 1 || e.Fields[0].Field != "url" ||
+				!strings.Contains(e.Message, "--allow-private-webhooks") {
+				t.Errorf("%s: err = %v, want refused naming url", u, err)
+			}
+		}
+		public := &webhook.Endpoint{URL: "https://93.184.216.34/hook"}
+		if err := strict.CreateEndpoint(system, public); err != nil {
+			t.Fatalf("a public address: %v", err)
+		}
+		private := "http://10.1.2.3/hook"
+		if _, err := strict.UpdateEndpoint(system, public.ID, webhook.EndpointUpdate{URL: &private}); billing.ErrorCode(err) != billing.EINVALID {
+			t.Fatalf("update to a private address: %v", err)
+		}
+		if err := webhook.New(db, nil, webhook.Options{AllowPrivate: true}).CreateEndpoint(system, &webhook.Endpoint{URL: "http://127.0.0.1:8080/hook"}); err != nil {
+			t.Fatalf("allowed: %v", err)
+		}
+	})
+}
+
+// A delivery checks the address it dials, after name resolution, so an
+// endpoint whose name resolved to a public address when it was registered
+// and to a private one now (DNS rebinding) is not delivered to.
+func TestDelivery_PrivateAddressRefusedWhenDialed(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db, webhook.Options{MaxAttempts: 1})
+		// Registered as if its name had resolved elsewhere: straight into
+		// the store, past the registration check.
+		e := &webhook.Endpoint{URL: b.rc.srv.URL + "/rebound"}
+		if err := db.CreateWebhookEndpoint(system, e); err != nil {
+			t.Fatal(err)
+		}
+		ev := b.publish(t, webhook.Event{Type: webhook.AccountReactivated, AccountNumber: "KB-000005"})
+		d := b.waitStatus(t, b.deliveries(t, webhook.DeliveryFilter{EventID: ev.ID})[0].ID, webhook.DeliveryFailed)
+		if !strings.Contains(d.LastError, "not a public address") {
+			t.Errorf("last error = %q", d.LastError)
+		}
+		if got := b.rc.requests(""); len(got) != 0 {
+			t.Fatalf("the private receiver got %d requests", len(got))
 		}
 	})
 }

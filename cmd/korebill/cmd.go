@@ -58,6 +58,8 @@ type Config struct {
 	ReconcileMinAge time.Duration
 	ReconcileJSON   bool
 	BackupFile      string
+	// Security: TLS, metrics, private webhooks (security.go).
+	Security SecurityConfig
 }
 
 // Validate names every setting that is wrong.
@@ -83,6 +85,7 @@ func (c *Config) Validate() error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		problems = append(problems, fmt.Sprintf("--log-level %q must be debug, info, warn or error", c.LogLevel))
 	}
+	problems = append(problems, c.Security.validate()...)
 	if len(problems) > 0 {
 		return fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
 	}
@@ -116,6 +119,9 @@ type Main struct {
 	testGateway *testgateway.Gateway
 	server      *http.Server
 	ln          net.Listener
+	// metricsServer serves /metrics on --metrics-addr.
+	metricsServer *http.Server
+	metricsLn     net.Listener
 	// Ready is closed once Run is serving (tests wait on it).
 	Ready chan struct{}
 }
@@ -251,6 +257,9 @@ func (m *Main) flagSet(cmd string) *flag.FlagSet {
 	}
 	m.consoleFlags(fs, cmd)
 	if cmd == "serve" || cmd == "demo" || cmd == "bill" || cmd == "reconcile" {
+		m.securityFlags(fs)
+	}
+	if cmd == "serve" || cmd == "demo" || cmd == "bill" || cmd == "reconcile" {
 		m.notifyFlags(fs)
 		m.paymentsFlags(fs)
 	}
@@ -339,7 +348,8 @@ func (m *Main) openDB(ctx context.Context) error {
 }
 
 func (m *Main) newAPI() *api.Server {
-	cfg := api.Config{Logger: m.Logger, Version: Version, TestMode: m.Config.Mode == "test"}
+	cfg := api.Config{Logger: m.Logger, Version: Version, TestMode: m.Config.Mode == "test",
+		MetricsKey: m.Config.Security.MetricsKey, MetricsElsewhere: m.Config.Security.MetricsAddr != ""}
 	if m.DB != nil {
 		cfg.Services = api.Services{
 			Accounts: m.DB, Profiles: m.DB, Catalog: m.DB, Users: m.DB, Audit: m.DB, Keys: m.DB, Idempotency: m.DB,
@@ -382,7 +392,7 @@ func (m *Main) serve(ctx context.Context) error {
 	}
 	m.ln = ln
 	m.server = &http.Server{
-		Handler:           m.API.Handler(),
+		Handler:           hsts(m.API.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -393,8 +403,24 @@ func (m *Main) serve(ctx context.Context) error {
 	if err := m.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- m.server.Serve(ln) }()
+	errc := make(chan error, 2)
+	if tc := m.Config.Security; tc.TLSCert != "" {
+		go func() { errc <- m.server.ServeTLS(ln, tc.TLSCert, tc.TLSKey) }()
+	} else {
+		go func() { errc <- m.server.Serve(ln) }()
+	}
+	if addr := m.Config.Security.MetricsAddr; addr != "" {
+		mln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.API.MetricsHandler())
+		m.metricsServer = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		m.metricsLn = mln
+		go func() { errc <- m.metricsServer.Serve(mln) }()
+		defer m.metricsServer.Close()
+	}
 	m.Logger.Info("serving", slog.String("url", m.URL()), slog.String("database", m.DB.Dialect()), slog.String("version", Version))
 	close(m.Ready)
 
@@ -423,7 +449,19 @@ func (m *Main) URL() string {
 	if m.ln == nil {
 		return ""
 	}
+	if m.Config.Security.TLSCert != "" {
+		return "https://" + m.ln.Addr().String()
+	}
 	return "http://" + m.ln.Addr().String()
+}
+
+// MetricsURL is where /metrics is served on its own listener, once Ready;
+// "" without --metrics-addr.
+func (m *Main) MetricsURL() string {
+	if m.metricsLn == nil {
+		return ""
+	}
+	return "http://" + m.metricsLn.Addr().String() + "/metrics"
 }
 
 // firstOperatorKey prints an operator key on the first start of a new

@@ -41,7 +41,7 @@ func (m *Main) consoleFlags(fs *flag.FlagSet, cmd string) {
 			c.SecureCookies = v == "1" || strings.EqualFold(v, "true")
 		}
 		fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies,
-			"mark the console's session cookie Secure: set when the console is reached over https ($KOREBILL_SECURE_COOKIES)")
+			"mark the console's session cookie Secure even on loopback (it is Secure whenever --addr is not loopback, and with --tls-cert) ($KOREBILL_SECURE_COOKIES)")
 		dur := func(p *time.Duration, name, env, help string) {
 			if v, ok := os.LookupEnv(env); ok {
 				if d, err := time.ParseDuration(v); err == nil {
@@ -84,7 +84,7 @@ func (m *Main) newConsole() (*console.Server, error) {
 	}
 	return console.New(console.Config{
 		Services: services,
-		Sessions: m.DB.Sessions(), Logger: m.Logger, SecureCookies: c.SecureCookies,
+		Sessions: m.DB.Sessions(), Logger: m.Logger, SecureCookies: m.secureCookies(),
 		IdleTimeout: c.SessionIdleTimeout, Lifetime: c.SessionLifetime,
 		TestMode: m.Config.Mode == "test",
 	})

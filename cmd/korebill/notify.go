@@ -39,7 +39,7 @@ func (m *Main) notifyFlags(fs *flag.FlagSet) {
 // openNotify builds the webhook and email services; their jobs run on the
 // same River client as billing (jobsOptions).
 func (m *Main) openNotify() error {
-	m.Webhooks = webhook.New(m.DB, m.Logger, webhook.Options{})
+	m.Webhooks = webhook.New(m.DB, m.Logger, webhook.Options{AllowPrivate: m.Config.Security.AllowPrivateWebhooks})
 	var sender mail.Sender // a nil interface when there is no SMTP server
 	if url := m.Config.Notify.SMTPURL; url != "" {
 		s, err := mail.NewSMTPSender(url, mail.SMTPOptions{From: m.Config.Notify.MailFrom})
