@@ -198,7 +198,11 @@ func (s *Server) registerInvoices() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-invoices", Method: http.MethodGet, Path: "/v1/accounts/{number}/invoices",
 		Summary: "List invoices, newest first", Tags: tags,
+		Description: "For the account's owner, billing admins and viewers, and operators.",
 	}, func(ctx context.Context, in *listInvoicesInput) (*invoicesOutput, error) {
+		if err := requireRole(ctx, invoiceReaders...); err != nil {
+			return nil, s.problem(ctx, err)
+		}
 		a, err := s.billingAccount(ctx, in.Number, read)
 		if err != nil {
 			return nil, s.problem(ctx, err)
@@ -219,7 +223,11 @@ func (s *Server) registerInvoices() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-invoice", Method: http.MethodGet, Path: "/v1/accounts/{number}/invoices/{invoice}",
 		Summary: "Get an invoice", Tags: tags,
+		Description: "For the account's owner, billing admins and viewers, and operators, like its statement PDF.",
 	}, func(ctx context.Context, in *accountInvoiceInput) (*invoiceOutput, error) {
+		if err := requireRole(ctx, invoiceReaders...); err != nil {
+			return nil, s.problem(ctx, err)
+		}
 		a, err := s.billingAccount(ctx, in.Number, read)
 		if err != nil {
 			return nil, s.problem(ctx, err)

@@ -28,10 +28,11 @@ type statementOutput struct {
 	Body               []byte
 }
 
-// statementReaders are the roles that read statements: the account's own
-// people and operators. The platform reads accounts, not their invoices'
-// documents.
-var statementReaders = []billing.Role{billing.RoleOperator, billing.RoleOwner, billing.RoleBillingAdmin, billing.RoleViewer}
+// invoiceReaders are the roles that read invoices, as JSON and as
+// statements alike: the account's own people and operators. The platform
+// reads accounts and reports users; it does not read invoices, in either
+// form (docs/security.md).
+var invoiceReaders = []billing.Role{billing.RoleOperator, billing.RoleOwner, billing.RoleBillingAdmin, billing.RoleViewer}
 
 func (s *Server) registerStatements() {
 	huma.Register(s.api, huma.Operation{
@@ -49,7 +50,7 @@ func (s *Server) registerStatements() {
 			},
 		},
 	}, func(ctx context.Context, in *accountInvoiceInput) (*statementOutput, error) {
-		if err := requireRole(ctx, statementReaders...); err != nil {
+		if err := requireRole(ctx, invoiceReaders...); err != nil {
 			return nil, s.problem(ctx, err)
 		}
 		a, err := s.billingAccount(ctx, in.Number, read)

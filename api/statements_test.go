@@ -129,9 +129,13 @@ func TestStatementPDF_TheAccountsPeopleDownloadItOtherTenantsDoNot(t *testing.T)
 		if resp, _ := get(t, srv.URL+"/v1/accounts/"+globex.Number+"/invoices/"+inv.Number+"/statement.pdf", key(billing.RoleOperator, 0)); resp.StatusCode != 404 {
 			t.Errorf("operator, wrong account = %d, want 404", resp.StatusCode)
 		}
-		// The platform reads accounts, not their statements.
-		if resp, _ := get(t, srv.URL+path, key(billing.RolePlatform, 0)); resp.StatusCode != http.StatusForbidden {
-			t.Errorf("platform = %d, want 403", resp.StatusCode)
+		// The platform reads accounts, not their invoices: neither the
+		// statement nor the invoice's JSON (issue 9, defect 7: the JSON
+		// answered 200 and the PDF 403).
+		for _, p := range []string{path, strings.TrimSuffix(path, "/statement.pdf"), "/v1/accounts/" + acme.Number + "/invoices"} {
+			if resp, _ := get(t, srv.URL+p, key(billing.RolePlatform, 0)); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("platform: GET %s = %d, want 403", p, resp.StatusCode)
+			}
 		}
 		if resp, _ := get(t, srv.URL+path, ""); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("no key = %d, want 401", resp.StatusCode)

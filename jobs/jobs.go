@@ -191,7 +191,8 @@ type Options struct {
 	Register func(*river.Workers)
 	// Queues adds queues with their worker counts.
 	Queues map[string]int
-	// Prune, when set, is housekeeping (expired idempotency keys) run at
+	// Prune, when set, is housekeeping (expired idempotency keys, stale
+	// sign-in counts, webhooks and emails past their retention) run at
 	// start and every PruneEvery (default an hour).
 	Prune      func(context.Context) error
 	PruneEvery time.Duration

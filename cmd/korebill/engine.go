@@ -39,14 +39,8 @@ func (m *Main) openEngine(ctx context.Context) error {
 	}
 	m.Clocks = testclock.New(m.DB, eng.Jobs())
 	runner, err := jobs.New(m.DB, eng.Jobs(), m.Logger, jobs.Options{Register: m.jobsOptions(), Queues: notifyQueues,
-		Clocks: m.Clocks,
-		Prune: func(ctx context.Context) error {
-			n, err := m.DB.DeleteExpiredIdempotencyKeys(ctx)
-			if n > 0 {
-				m.Logger.Info("pruned idempotency keys", slog.Int64("count", n))
-			}
-			return err
-		},
+		Clocks:    m.Clocks,
+		Prune:     m.prune,
 		Reconcile: m.scheduledReconcile})
 	if err != nil {
 		return err
@@ -90,6 +84,29 @@ func (m *Main) runBill(ctx context.Context) error {
 	}
 	if sum.Failed > 0 {
 		return fmt.Errorf("%d accounts failed to bill; see the log", sum.Failed)
+	}
+	return nil
+}
+
+// prune is the hourly housekeeping: expired idempotency keys, stale
+// sign-in counts, and the webhooks and emails past their retention.
+func (m *Main) prune(ctx context.Context) error {
+	keys, err := m.DB.DeleteExpiredIdempotencyKeys(ctx)
+	if err != nil {
+		return err
+	}
+	signIns, err := m.DB.DeleteStaleSignInAttempts(ctx)
+	if err != nil {
+		return err
+	}
+	sent, err := m.DB.PruneSent(ctx, store.Retention{Webhooks: m.Config.Notify.WebhookRetention, Emails: m.Config.Notify.EmailRetention})
+	if err != nil {
+		return err
+	}
+	if keys+signIns+sent.WebhookEvents+sent.WebhookDeliveries+sent.Emails > 0 {
+		m.Logger.Info("pruned", slog.Int64("idempotency_keys", keys), slog.Int64("sign_in_attempts", signIns),
+			slog.Int64("webhook_events", sent.WebhookEvents), slog.Int64("webhook_deliveries", sent.WebhookDeliveries),
+			slog.Int64("emails", sent.Emails))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -18,6 +19,10 @@ type NotifyConfig struct {
 	// smtps://…; empty records emails in the outbox without sending.
 	SMTPURL  string
 	MailFrom string
+	// WebhookRetention and EmailRetention: how long sent webhook events
+	// (with their deliveries) and emails are kept; 0 keeps them for ever.
+	WebhookRetention time.Duration
+	EmailRetention   time.Duration
 }
 
 func (m *Main) notifyFlags(fs *flag.FlagSet) {
@@ -33,6 +38,20 @@ func (m *Main) notifyFlags(fs *flag.FlagSet) {
 			*f.p = v
 		}
 		fs.StringVar(f.p, f.name, *f.p, f.help+" ($"+f.env+")")
+	}
+	for _, f := range []struct {
+		p               *time.Duration
+		name, env, help string
+	}{
+		{&c.WebhookRetention, "webhook-retention", "KOREBILL_WEBHOOK_RETENTION", "delete webhook events and their deliveries this long after they were published (pending ones are kept); 0 keeps them"},
+		{&c.EmailRetention, "email-retention", "KOREBILL_EMAIL_RETENTION", "delete emails this long after they were written (queued ones are kept); 0 keeps them"},
+	} {
+		if v, ok := os.LookupEnv(f.env); ok {
+			if d, err := time.ParseDuration(v); err == nil {
+				*f.p = d
+			}
+		}
+		fs.DurationVar(f.p, f.name, *f.p, f.help+" ($"+f.env+")")
 	}
 }
 

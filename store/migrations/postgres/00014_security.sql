@@ -19,7 +19,13 @@ ALTER TABLE idempotency_keys ADD COLUMN lease_owner text NOT NULL DEFAULT '';
 ALTER TABLE idempotency_keys ADD COLUMN lease_expires_at timestamptz;
 ALTER TABLE idempotency_keys ADD COLUMN changed boolean NOT NULL DEFAULT false;
 
+-- Retention pruning (store.PruneSent) finds old events and emails by age.
+CREATE INDEX webhook_events_created_idx ON webhook_events (created_at);
+CREATE INDEX emails_created_idx ON emails (created_at);
+
 -- +goose Down
+DROP INDEX emails_created_idx;
+DROP INDEX webhook_events_created_idx;
 ALTER TABLE idempotency_keys DROP COLUMN changed;
 ALTER TABLE idempotency_keys DROP COLUMN lease_expires_at;
 ALTER TABLE idempotency_keys DROP COLUMN lease_owner;
