@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"strings"
 	"unicode/utf8"
 )
 
@@ -46,4 +47,15 @@ func TextProblem(r rune) string {
 func runeName(r rune) string {
 	const hex = "0123456789ABCDEF"
 	return "U+" + string([]byte{hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf]})
+}
+
+// SpreadsheetText is a text cell of a CSV export as a spreadsheet must
+// read it: a cell that begins with = + - @, a tab or a carriage return
+// would be read as a formula (CSV injection), so it is prefixed with an
+// apostrophe, which spreadsheets show as text.
+func SpreadsheetText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -245,7 +245,7 @@ func (e *Engine) WriteHistoryCSV(ctx context.Context, w io.Writer, accountID int
 		return fmt.Errorf("history csv: %w", err)
 	}
 	for _, r := range rows {
-		if err := cw.Write([]string{r.Date.String(), string(r.Type), csvText(r.Summary), csvText(r.Statement), r.ChargeType,
+		if err := cw.Write([]string{r.Date.String(), string(r.Type), billing.SpreadsheetText(r.Summary), billing.SpreadsheetText(r.Statement), r.ChargeType,
 			r.Status, r.Amount.Decimal(), r.Credit.Decimal(), r.CreditBalanceAfter.Decimal(), r.Amount.Currency}); err != nil {
 			return fmt.Errorf("history csv: %w", err)
 		}
@@ -255,14 +255,6 @@ func (e *Engine) WriteHistoryCSV(ctx context.Context, w io.Writer, accountID int
 		return fmt.Errorf("history csv: %w", err)
 	}
 	return nil
-}
-
-// csvText keeps a spreadsheet from reading a text cell as a formula.
-func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 func encodeHistoryCursor(c store.HistoryCursor) string {

@@ -123,7 +123,7 @@ const (
 // passwordSlots bounds the argon2id computations of the process: each
 // takes argonMemory (19 MiB) while it runs, so a burst of sign-ins waits
 // for a slot instead of taking memory without limit.
-var passwordSlots = make(chan struct{}, 2)
+var passwordSlots = make(chan struct{}, 4)
 
 // withPasswordSlot runs fn holding one of passwordSlots, or returns ctx's
 // error if it ends first.
