@@ -51,6 +51,8 @@ type createAccountInput struct {
 		AccountType string `json:"account_type,omitempty" enum:"enterprise,individual" default:"enterprise"`
 		Currency    string `json:"currency,omitempty" default:"USD" example:"USD" doc:"ISO 4217 code; fixed once invoices exist."`
 		TimeZone    string `json:"time_zone,omitempty" default:"UTC" example:"America/New_York"`
+		// SignupCredit is set by operators only.
+		SignupCredit *int64 `json:"signup_credit,omitempty" minimum:"0" example:"2500" doc:"Operators: the signup credit to grant this online account once, in minor units, instead of the default for its currency (PUT /v1/signup-credits/{currency}); 0 grants none."`
 	}
 }
 
@@ -99,7 +101,12 @@ func (s *Server) registerAccounts() {
 		a := &billing.Account{
 			Name: in.Body.Name, Domain: in.Body.Domain,
 			BillingType: billing.BillingType(in.Body.BillingType), AccountType: billing.AccountType(in.Body.AccountType),
-			Currency: in.Body.Currency, TimeZone: in.Body.TimeZone,
+			Currency: in.Body.Currency, TimeZone: in.Body.TimeZone, SignupCredit: in.Body.SignupCredit,
+		}
+		if a.SignupCredit != nil {
+			if err := requireRole(ctx, billing.RoleOperator); err != nil {
+				return nil, s.problem(ctx, err)
+			}
 		}
 		if err := s.Accounts.CreateAccount(ctx, a); err != nil {
 			return nil, s.problem(ctx, err)

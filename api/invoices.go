@@ -82,6 +82,15 @@ func toInvoice(inv *billing.Invoice) Invoice {
 
 type invoiceOutput struct{ Body Invoice }
 
+type upcomingOutput struct {
+	Body struct {
+		Invoice  Invoice             `json:"invoice" doc:"The next period's invoice, a draft without a number."`
+		IssuedAt time.Time           `json:"issued_at" doc:"When the billing run issues it: local midnight of the period's first day, or now when that is past."`
+		Overage  *Invoice            `json:"overage,omitempty" doc:"A contract's overage invoice for the period that ends, issued just before."`
+		Credits  []CreditTransaction `json:"credits" doc:"Inactivity credits to be granted before it; its credits applied include them."`
+	}
+}
+
 type listInvoicesInput struct {
 	AccountParam
 	Limit  int `query:"limit" minimum:"1" maximum:"500" default:"50"`
@@ -217,6 +226,38 @@ func (s *Server) registerInvoices() {
 			out.Body.Items = append(out.Body.Items, toInvoice(inv))
 		}
 		out.Body.Total, out.Body.Limit, out.Body.Offset = total, in.Limit, in.Offset
+		return out, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-upcoming-invoice", Method: http.MethodGet, Path: "/v1/accounts/{number}/upcoming-invoice",
+		Summary: "Get the upcoming invoice", Tags: tags,
+		Description: "The next period's invoice as the renewal will issue it if nothing changes meanwhile, computed by the " +
+			"billing run's own code and writing nothing: the seats charged (inactive users' seats are not), the inactivity " +
+			"credits granted before it and the credit balance it applies, the tax and the total. A draft, without a number. " +
+			"A contract whose period ends with an overage invoice has it in `overage`. 404 with code `no_upcoming_invoice` " +
+			"when no invoice is coming: the Free plan, a cancellation, a contract that ends without renewal.",
+	}, func(ctx context.Context, in *AccountParam) (*upcomingOutput, error) {
+		a, err := s.billingAccount(ctx, in.Number, read)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		up, err := s.Engine.UpcomingInvoice(ctx, a.ID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &upcomingOutput{}
+		out.Body.Invoice, out.Body.IssuedAt = toInvoice(up.Invoice), up.At
+		out.Body.Credits = make([]CreditTransaction, 0, len(up.Credits))
+		for _, ct := range up.Credits {
+			c := toCredit(ct)
+			c.ID = 0
+			out.Body.Credits = append(out.Body.Credits, c)
+		}
+		if up.Overage != nil {
+			inv := toInvoice(up.Overage)
+			out.Body.Overage = &inv
+		}
 		return out, nil
 	})
 

@@ -153,6 +153,7 @@ func New(c Config) *Server {
 	s.registerInvoices()
 	s.registerStatements()
 	s.registerTaxRates()
+	s.registerSignupCredits()
 	s.registerWebhooks()
 	s.registerEmails()
 	s.registerPayments()

@@ -54,6 +54,11 @@ type Account struct {
 	PayByInvoice bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// SignupCredit is read at creation only: the signup credit to grant,
+	// in minor units, instead of the operator's default for the currency;
+	// nil for the default. It is granted once, as a ledger entry, and not
+	// stored on the account.
+	SignupCredit *int64
 }
 
 // FormatAccountNumber returns the account number for sequence n: "KB-" and

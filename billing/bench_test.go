@@ -47,7 +47,7 @@ func BenchmarkPlanChange_MonthlyToAnnual(b *testing.B) {
 	cur := billing.Subscription{Terms: premiumMonthly(5), Anchor: billing.NewDate(2026, 3, 1),
 		Period: billing.Period{Start: billing.NewDate(2026, 3, 1), End: billing.NewDate(2026, 4, 1)}, Status: billing.SubscriptionActive}
 	for b.Loop() {
-		if _, err := billing.PlanChange(cur, premiumAnnual(5), billing.NewDate(2026, 3, 16), 5); err != nil {
+		if _, err := billing.PlanChange(cur, premiumAnnual(5), billing.NewDate(2026, 3, 16), renewed(cur, 5)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -47,13 +47,29 @@ type Change struct {
 	Lines         []InvoiceLine
 }
 
+// Usage is what a change needs to know of the account besides its
+// subscription, on the day of the change.
+type Usage struct {
+	// ManagedUsers is the roster's size: seats never go below it.
+	ManagedUsers int64
+	// InactiveUsers are the managed users who have reached 15 days without
+	// activity: a period that starts with the change does not charge their
+	// seats, as a renewal does not.
+	InactiveUsers int64
+	// Charged is what the current period's invoices and inactivity credits
+	// charged and gave back, seat by seat (SeatRunsOf): the unused time a
+	// change credits is of it (UnusedTime).
+	Charged []SeatRun
+}
+
 // PlanChange computes an online subscription's change to the terms to on the
-// day today. managedUsers is the roster's size: seats never go below it.
-func PlanChange(cur Subscription, to Terms, today Date, managedUsers int64) (Change, error) {
+// day today.
+func PlanChange(cur Subscription, to Terms, today Date, u Usage) (Change, error) {
 	if cur.Contract != nil {
 		return Change{}, ReasonErrorf(ESTATE, "contract_terms",
 			"A contract's plan and price are set by its contract; buy additional subscriptions instead.")
 	}
+	managedUsers := u.ManagedUsers
 	if err := checkTerms(cur, to, managedUsers); err != nil {
 		return Change{}, err
 	}
@@ -89,19 +105,21 @@ func PlanChange(cur Subscription, to Terms, today Date, managedUsers int64) (Cha
 	case cur.Interval == Month && to.Interval == Year:
 		// Monthly → annual: a new annual period starts today; the unused
 		// monthly part is credited on the first annual invoice.
+		// The annual period is billed as a renewal bills one: inactive
+		// users' seats are not charged.
 		after.Terms = to
 		after.Anchor = today
 		after.Period = FirstPeriod(today, Year)
-		credit, err := SeatLine(LineCredit, cur.Plan.Name, cur.UnitPrice, cur.Seats, cur.Period, today)
+		credits, _, err := UnusedTime(cur.Plan.Name, cur.Period, u.Charged, today)
 		if err != nil {
 			return Change{}, err
 		}
-		charge, err := SeatLine(LineCharge, to.Plan.Name, to.UnitPrice, to.Seats, after.Period, today)
+		charge, err := PeriodLines(after, max(to.Seats-u.InactiveUsers, 0))
 		if err != nil {
 			return Change{}, err
 		}
 		return Change{Timing: EffectiveNow, EffectiveDate: today, After: after,
-			InvoiceKind: InvoiceChange, InvoicePeriod: after.Period, Lines: []InvoiceLine{credit, charge}}, nil
+			InvoiceKind: InvoiceChange, InvoicePeriod: after.Period, Lines: append(credits, charge...)}, nil
 
 	case cur.Interval == Year && to.Interval == Month:
 		return scheduled(after, to), nil
@@ -119,16 +137,12 @@ func PlanChange(cur Subscription, to Terms, today Date, managedUsers int64) (Cha
 		if to.Seats < cur.Seats {
 			after.Scheduled = &to
 		}
-		credit, err := SeatLine(LineCredit, cur.Plan.Name, cur.UnitPrice, cur.Seats, cur.Period, today)
-		if err != nil {
-			return Change{}, err
-		}
-		charge, err := SeatLine(LineCharge, now.Plan.Name, now.UnitPrice, now.Seats, cur.Period, today)
+		lines, err := dearerPlan(cur, now, today, u)
 		if err != nil {
 			return Change{}, err
 		}
 		return Change{Timing: EffectiveNow, EffectiveDate: today, After: after, InvoiceKind: InvoiceChange,
-			InvoicePeriod: Period{Start: today, End: cur.Period.End}, Lines: []InvoiceLine{credit, charge}}, nil
+			InvoicePeriod: Period{Start: today, End: cur.Period.End}, Lines: lines}, nil
 
 	default:
 		// A cheaper plan: at the period end; added seats, if any, now.
@@ -142,6 +156,28 @@ func PlanChange(cur Subscription, to Terms, today Date, managedUsers int64) (Cha
 		}
 		return scheduled(after, to), nil
 	}
+}
+
+// dearerPlan is the lines of a move to dearer terms now for the rest of the
+// period: a credit for the unused time of what was charged (UnusedTime),
+// and a charge at the new price for the seats that are charged — the new
+// seats, less the seats of the period that are not charged on today
+// (inactive users' seats: they were not charged, nor will they be until
+// their users are active again).
+func dearerPlan(cur Subscription, now Terms, today Date, u Usage) ([]InvoiceLine, error) {
+	credits, charged, err := UnusedTime(cur.Plan.Name, cur.Period, u.Charged, today)
+	if err != nil {
+		return nil, err
+	}
+	uncharged := max(cur.Seats-charged, 0)
+	charge, err := SeatLine(LineCharge, now.Plan.Name, now.UnitPrice, max(now.Seats-uncharged, 0), cur.Period, today)
+	if err != nil {
+		return nil, err
+	}
+	if uncharged > 0 {
+		charge.Description += " (" + plural(uncharged, "inactive user", "inactive users") + " not charged)"
+	}
+	return append(credits, charge), nil
 }
 
 // seatChange changes the number of seats on the current plan: more now, for

@@ -62,7 +62,7 @@ func wantAmounts(t *testing.T, ch billing.Change, want ...int64) {
 }
 
 func TestPlanChange_UpgradeFromFreeOnThe31st(t *testing.T) {
-	ch, err := billing.PlanChange(billing.Subscription{}, premiumMonthly(3), d("2026-01-31"), 3)
+	ch, err := billing.PlanChange(billing.Subscription{}, premiumMonthly(3), d("2026-01-31"), renewed(billing.Subscription{}, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestPlanChange_UpgradeFromFreeOnThe31st(t *testing.T) {
 func TestPlanChange_SeatAddedMidMonth(t *testing.T) {
 	// "A $10 seat added with 20 of 30 days left costs $6.67."
 	cur := paid(premiumMonthly(2), "2026-04-01", "2026-05-01")
-	ch, err := billing.PlanChange(cur, premiumMonthly(3), d("2026-04-11"), 2)
+	ch, err := billing.PlanChange(cur, premiumMonthly(3), d("2026-04-11"), renewed(cur, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestPlanChange_SeatAddedMidMonth(t *testing.T) {
 func TestPlanChange_SevenSeatsRoundedOnce(t *testing.T) {
 	// "7 seats for 13 of 31 days at $10 is $29.35, not 7 × $4.19."
 	cur := paid(premiumMonthly(3), "2026-01-01", "2026-02-01")
-	ch, err := billing.PlanChange(cur, premiumMonthly(10), d("2026-01-19"), 3)
+	ch, err := billing.PlanChange(cur, premiumMonthly(10), d("2026-01-19"), renewed(cur, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestPlanChange_SevenSeatsRoundedOnce(t *testing.T) {
 
 func TestPlanChange_SeatAddedOnTheLastDay(t *testing.T) {
 	cur := paid(premiumMonthly(1), "2026-01-01", "2026-02-01")
-	ch, err := billing.PlanChange(cur, premiumMonthly(2), d("2026-01-31"), 1)
+	ch, err := billing.PlanChange(cur, premiumMonthly(2), d("2026-01-31"), renewed(cur, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestPlanChange_SeatAddedOnTheLastDay(t *testing.T) {
 
 func TestPlanChange_MonthlyToAnnualMidMonth(t *testing.T) {
 	cur := paid(premiumMonthly(5), "2026-03-01", "2026-04-01")
-	ch, err := billing.PlanChange(cur, premiumAnnual(5), d("2026-03-16"), 5)
+	ch, err := billing.PlanChange(cur, premiumAnnual(5), d("2026-03-16"), renewed(cur, 5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestPlanChange_MonthlyToAnnualMidMonth(t *testing.T) {
 
 func TestPlanChange_DearerPlanNow(t *testing.T) {
 	cur := paid(premiumMonthly(4), "2026-03-01", "2026-04-01")
-	ch, err := billing.PlanChange(cur, enterpriseMonthly(4), d("2026-03-16"), 4)
+	ch, err := billing.PlanChange(cur, enterpriseMonthly(4), d("2026-03-16"), renewed(cur, 4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestPlanChange_DearerPlanNow(t *testing.T) {
 
 func TestPlanChange_DearerPlanFewerSeatsDropsSeatsAtPeriodEnd(t *testing.T) {
 	cur := paid(premiumMonthly(4), "2026-03-01", "2026-04-01")
-	ch, err := billing.PlanChange(cur, enterpriseMonthly(2), d("2026-03-16"), 2)
+	ch, err := billing.PlanChange(cur, enterpriseMonthly(2), d("2026-03-16"), renewed(cur, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestPlanChange_FewerUsersCheaperPlanAnnualToMonthlyAreScheduled(t *testing.
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ch, err := billing.PlanChange(tt.cur, tt.to, d("2026-03-16"), 3)
+			ch, err := billing.PlanChange(tt.cur, tt.to, d("2026-03-16"), renewed(tt.cur, 3))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,7 +186,7 @@ func TestPlanChange_FewerUsersCheaperPlanAnnualToMonthlyAreScheduled(t *testing.
 
 func TestPlanChange_CheaperPlanMoreSeatsSplits(t *testing.T) {
 	cur := paid(enterpriseMonthly(2), "2026-03-01", "2026-04-01")
-	ch, err := billing.PlanChange(cur, premiumMonthly(3), d("2026-03-16"), 2)
+	ch, err := billing.PlanChange(cur, premiumMonthly(3), d("2026-03-16"), renewed(cur, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestPlanChange_Refusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := billing.PlanChange(tt.cur, tt.to, d("2026-03-16"), 4)
+			_, err := billing.PlanChange(tt.cur, tt.to, d("2026-03-16"), renewed(tt.cur, 4))
 			var e *billing.Error
 			if !asError(err, &e) || e.Code != tt.code || e.Reason != tt.reason {
 				t.Errorf("err = %v, want code %s reason %q", err, tt.code, tt.reason)
@@ -232,7 +232,7 @@ func TestPlanChange_NewRequestLiftsCancellation(t *testing.T) {
 	cur.CancelAtPeriodEnd = true
 	s := premiumMonthly(3)
 	cur.Scheduled = &s
-	ch, err := billing.PlanChange(cur, premiumMonthly(5), d("2026-03-16"), 5)
+	ch, err := billing.PlanChange(cur, premiumMonthly(5), d("2026-03-16"), renewed(cur, 5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func TestPlanChange_SeatIncreaseNeverExceedsFullPrice(t *testing.T) {
 		cur := billing.Subscription{Terms: terms, Anchor: start, Period: p, Status: billing.SubscriptionActive}
 		to := terms
 		to.Seats += added
-		ch, err := billing.PlanChange(cur, to, day, seats)
+		ch, err := billing.PlanChange(cur, to, day, renewed(cur, seats))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -319,3 +319,18 @@ func TestPlanChange_SeatIncreaseNeverExceedsFullPrice(t *testing.T) {
 }
 
 func rapidMonth(t *rapid.T) int { return rapid.IntRange(0, 11).Draw(t, "m") }
+
+// renewed is the usage of a subscription whose every seat the renewal
+// charged for the whole period, with users managed users and none
+// inactive.
+func renewed(cur billing.Subscription, users int64) billing.Usage {
+	u := billing.Usage{ManagedUsers: users}
+	if cur.IsPaid() {
+		lines, err := billing.PeriodLines(cur, cur.Seats)
+		if err != nil {
+			panic(err)
+		}
+		u.Charged = billing.SeatRunsOf(cur.Period, lines)
+	}
+	return u
+}

@@ -65,6 +65,9 @@ type accountForm struct {
 	AccountType string
 	Currency    string
 	TimeZone    string
+	// SignupCredit is an amount as typed; empty grants the default of
+	// the currency (the plan catalog page sets it).
+	SignupCredit string
 }
 
 type newAccountPage struct {
@@ -73,7 +76,7 @@ type newAccountPage struct {
 	Order  []string
 }
 
-var accountFieldOrder = []string{"name", "domain", "billing_type", "account_type", "currency", "time_zone"}
+var accountFieldOrder = []string{"name", "domain", "billing_type", "account_type", "currency", "time_zone", "signup_credit"}
 
 func (s *Server) handleNewAccountForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "account_new", &view{Title: "Create an account", Section: "accounts", Data: newAccountPage{
@@ -86,9 +89,26 @@ func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) {
 	v := r.PostFormValue
 	form := accountForm{Name: v("name"), Domain: v("domain"), BillingType: v("billing_type"),
 		AccountType: v("account_type"), Currency: strings.ToUpper(strings.TrimSpace(v("currency"))), TimeZone: strings.TrimSpace(v("time_zone"))}
+	form.SignupCredit = strings.TrimSpace(v("signup_credit"))
 	a := &billing.Account{Name: form.Name, Domain: form.Domain, BillingType: billing.BillingType(form.BillingType),
 		AccountType: billing.AccountType(form.AccountType), Currency: form.Currency, TimeZone: form.TimeZone}
-	err := s.Accounts.CreateAccount(r.Context(), a)
+	var err error
+	if form.SignupCredit != "" {
+		n, msg := parseAmount(form.SignupCredit, form.Currency, true)
+		if msg != "" {
+			err = &billing.Error{Code: billing.EINVALID, Message: msg, Fields: []billing.FieldError{{Field: "signup_credit", Message: msg}}}
+		}
+		a.SignupCredit = &n
+	}
+	if err == nil {
+		// Through the engine: the account's subscription and its signup
+		// credit are made with it.
+		create := s.Accounts.CreateAccount
+		if o := s.ops(); o != nil {
+			create = o.CreateAccount
+		}
+		err = create(r.Context(), a)
+	}
 	switch billing.ErrorCode(err) {
 	case "":
 		s.flash(r, "Account "+a.Number+" created.")

@@ -194,9 +194,12 @@ func TestSummary_FreeAccountPurchasesPremiumForAllUsers(t *testing.T) {
 		if len(invs) != 1 || invs[0].Total != billing.NewMoney(3000, "USD") || invs[0].Status != billing.InvoicePaid {
 			t.Fatalf("invoices after the purchase: %+v", invs)
 		}
+		// The roster reports no activity: by the renewal every user has
+		// 15 days without it, and the renewal charges no seat — the next
+		// invoice says so, as the renewal will.
 		says(t, body, "Your subscription is now Premium, billed monthly, 3 users. $30.00 was charged to Visa •••• 4242 ("+invs[0].Number+").",
 			"You are on the Premium plan for $10.00 per user per month, billed monthly.", "Renewal date Apr 10, 2027",
-			"Managed users 3", "Seats 3", "Total per period $30.00 per month", "Visa", "•••• 4242",
+			"Managed users 3", "Seats 3", "Next invoice $0.00 on Apr 10, 2027 after credits and tax", "Visa", "•••• 4242",
 			"Modify Subscription", "View Billing History", "Cancel Subscription")
 
 		// The same form again (a double click, a reload, a retry): the same

@@ -23,6 +23,7 @@ import (
 // (DB), which the engine writes in the same database.
 type Engine interface {
 	Subscription(ctx context.Context, accountID int64) (*engine.Overview, error)
+	UpcomingInvoice(ctx context.Context, accountID int64) (*engine.Upcoming, error)
 	PreviewChange(ctx context.Context, accountID int64, req engine.ChangeRequest) (*engine.ChangeResult, error)
 	ConfirmChange(ctx context.Context, accountID int64, req engine.ChangeRequest) (*engine.ChangeResult, error)
 	Cancel(ctx context.Context, accountID int64) (*billing.Subscription, error)

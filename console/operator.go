@@ -42,6 +42,8 @@ type Operations interface {
 	DeleteTaxRate(ctx context.Context, country string) error
 	FindTaxRates(ctx context.Context) ([]*billing.TaxRate, error)
 	Reconcile(ctx context.Context, opts engine.ReconcileOptions) (*engine.ReconcileReport, error)
+	SetSignupCredit(ctx context.Context, amount billing.Money) error
+	SignupCredits(ctx context.Context) ([]store.SignupCredit, error)
 }
 
 var _ Operations = (*engine.Engine)(nil)
@@ -106,6 +108,7 @@ func (s *Server) registerOperator(mux *http.ServeMux) {
 	op := s.operator
 	mux.Handle("GET /catalog", op(s.handleCatalog))
 	mux.Handle("POST /catalog", op(s.handleCreatePlan))
+	mux.Handle("POST /catalog/signup-credit", op(s.handleSetSignupCredit))
 	mux.Handle("GET /catalog/{code}", op(s.handlePlan))
 	mux.Handle("POST /catalog/{code}/versions", op(s.handleCreatePlanVersion))
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kore-billing/korebill/billing"
+	"github.com/kore-billing/korebill/store"
 )
 
 // The plan catalog: plans with their current version, a plan's versions,
@@ -18,7 +19,19 @@ type catalogPage struct {
 	Form   planForm
 	Errors map[string]string
 	Order  []string
+
+	// The signup credit of each currency, and the form that sets one.
+	SignupCredits []store.SignupCredit
+	Credit        signupCreditForm
+	CreditErrors  map[string]string
+	CreditOrder   []string
 }
+
+// signupCreditForm is "Signup credit": the amount new online accounts in
+// a currency are granted once, at creation.
+type signupCreditForm struct{ Currency, Amount string }
+
+var signupCreditFieldOrder = []string{"credit_currency", "credit_amount"}
 
 // planForm is "Create a plan": its first version has a monthly and an
 // annual price in one currency.
@@ -39,10 +52,20 @@ func (s *Server) renderCatalog(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	data.Plans = plans
+	if data.SignupCredits, err = s.ops().SignupCredits(r.Context()); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	if data.Errors == nil {
 		data.Errors = map[string]string{}
 	}
-	data.Order = planFieldOrder
+	if data.CreditErrors == nil {
+		data.CreditErrors = map[string]string{}
+	}
+	if data.Credit.Currency == "" {
+		data.Credit.Currency = "USD"
+	}
+	data.Order, data.CreditOrder = planFieldOrder, signupCreditFieldOrder
 	s.render(w, r, status, "operator_catalog", &view{Title: "Plan catalog", Section: "catalog", Data: data})
 }
 
@@ -55,6 +78,40 @@ func features(raw string) []string {
 		}
 	}
 	return out
+}
+
+// handleSetSignupCredit sets the signup credit of a currency: each online
+// account created from then on in it is granted the amount once, unless
+// its creation names another.
+func (s *Server) handleSetSignupCredit(w http.ResponseWriter, r *http.Request) {
+	form := signupCreditForm{Currency: strings.ToUpper(strings.TrimSpace(r.PostFormValue("credit_currency"))),
+		Amount: strings.TrimSpace(r.PostFormValue("credit_amount"))}
+	errs := map[string]string{}
+	if billing.ValidateCurrency(form.Currency) != nil {
+		errs["credit_currency"] = "Enter an ISO 4217 code, as in USD."
+	}
+	var n int64
+	if len(errs) == 0 {
+		var msg string
+		if n, msg = parseAmount(form.Amount, form.Currency, true); msg != "" {
+			errs["credit_amount"] = msg
+		}
+	}
+	if len(errs) == 0 {
+		err := s.ops().SetSignupCredit(r.Context(), billing.NewMoney(n, form.Currency))
+		if billing.ErrorCode(err) == billing.EINVALID {
+			errs["credit_amount"] = billing.ErrorMessage(err)
+		} else if err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	if len(errs) > 0 {
+		s.renderCatalog(w, r, http.StatusUnprocessableEntity, catalogPage{Form: planForm{Currency: "USD"}, Credit: form, CreditErrors: errs})
+		return
+	}
+	s.flash(r, "New online accounts in "+form.Currency+" get a signup credit of "+billing.NewMoney(n, form.Currency).String()+".")
+	http.Redirect(w, r, "/catalog#signup-credit", http.StatusSeeOther)
 }
 
 func (s *Server) handleCreatePlan(w http.ResponseWriter, r *http.Request) {

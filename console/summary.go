@@ -18,7 +18,10 @@ type summaryPage struct {
 	Contract *billing.Contract
 	Plans    []planOption // on Free
 
-	PeriodTotal    billing.Money // seats × price per user, per period
+	PeriodTotal billing.Money // seats × price per user, per period
+	// Upcoming is the next invoice as the renewal will issue it (the
+	// engine's own billing code); nil when none is coming.
+	Upcoming       *engine.Upcoming
 	PerMonth       billing.Money // the price per user as a monthly figure
 	ScheduledTotal billing.Money
 	Available      int64 // contract: prepaid subscriptions no user takes
@@ -57,6 +60,10 @@ func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
 	page.PerMonth = perMonth(sub.UnitPrice, sub.Interval)
 	if sub.Scheduled != nil {
 		page.ScheduledTotal, _ = sub.Scheduled.PeriodAmount()
+	}
+	if page.Upcoming, err = s.Engine.UpcomingInvoice(ctx, a.ID); err != nil && billing.ErrorCode(err) != billing.ENOTFOUND {
+		s.error(w, r, err)
+		return
 	}
 	page.Available = max(sub.Seats-ov.ManagedUsers, 0)
 	page.Overage = max(ov.ManagedUsers-sub.Seats, 0)

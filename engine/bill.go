@@ -288,28 +288,14 @@ func (e *Engine) markBilled(ctx context.Context, st *state) error {
 // settled for the period so that they earn no inactivity credit in it.
 func (e *Engine) billPeriod(st *state, d *due) (*StepResult, error) {
 	sub := st.sub
-	charged := sub.Seats
-	if sub.Contract == nil {
-		roster, err := st.tx.RosterUsers(st.a.ID)
-		if err != nil {
+	inv, balance, inactive, err := periodDraft(st, d)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range inactive {
+		if err := st.tx.SetUserInactivePeriod(st.a.ID, id, sub.Period.Start); err != nil {
 			return nil, err
 		}
-		for _, u := range roster {
-			if charged > 0 && inactiveOn(u, st.loc, sub.Period.Start) {
-				charged--
-				if err := st.tx.SetUserInactivePeriod(st.a.ID, u.UserID, sub.Period.Start); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	lines, err := billing.PeriodLines(*sub, charged)
-	if err != nil {
-		return nil, err
-	}
-	inv, balance, err := draft(st, billing.InvoiceSubscription, sub.Period, d.date, lines)
-	if err != nil {
-		return nil, err
 	}
 	if err := issue(st, inv, balance); err != nil {
 		return nil, err
@@ -323,6 +309,44 @@ func (e *Engine) billPeriod(st *state, d *due) (*StepResult, error) {
 		return nil, err
 	}
 	return &StepResult{Step: StepPeriodInvoice, Due: d.date, Invoice: inv}, nil
+}
+
+// periodDraft is the invoice of a period that has started, as billPeriod
+// issues it and UpcomingInvoice shows it, with the credit balance after it
+// and the users whose seats it does not charge (their users inactive when
+// the period began). It writes nothing.
+func periodDraft(st *state, d *due) (*billing.Invoice, billing.Money, []string, error) {
+	sub := st.sub
+	var inactive []string
+	if sub.Contract == nil {
+		var err error
+		if inactive, err = inactiveUsers(st, sub.Period.Start, sub.Seats); err != nil {
+			return nil, billing.Money{}, nil, err
+		}
+	}
+	lines, err := billing.PeriodLines(*sub, sub.Seats-int64(len(inactive)))
+	if err != nil {
+		return nil, billing.Money{}, nil, err
+	}
+	inv, balance, err := draft(st, billing.InvoiceSubscription, sub.Period, d.date, lines)
+	return inv, balance, inactive, err
+}
+
+// inactiveUsers returns the managed users who have reached 15 days
+// without activity by the start of day, at most limit of them: a period
+// that starts that day does not charge their seats.
+func inactiveUsers(st *state, day billing.Date, limit int64) ([]string, error) {
+	roster, err := st.tx.RosterUsers(st.a.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range roster {
+		if int64(len(out)) < limit && inactiveOn(u, st.loc, day) {
+			out = append(out, u.UserID)
+		}
+	}
+	return out, nil
 }
 
 // grantInactivity credits the seats of users who reached 15 consecutive
@@ -343,7 +367,8 @@ func (e *Engine) grantInactivity(st *state, d *due) (*StepResult, error) {
 			continue
 		}
 		ct := &store.CreditTransaction{AccountID: st.a.ID, Amount: credit, Reason: store.CreditInactivity, UserID: u.UserID,
-			Description: billing.InactivityCreditDescription(u.Email, sub.Period.DaysLeft(day), sub.Period.Days())}
+			Description: billing.InactivityCreditDescription(u.Email, sub.Period.DaysLeft(day), sub.Period.Days()),
+			Service:     billing.Period{Start: day, End: sub.Period.End}, Unit: sub.UnitPrice}
 		if err := st.tx.AddCredit(ct); err != nil {
 			return nil, err
 		}
@@ -373,11 +398,7 @@ func (e *Engine) grantInactivity(st *state, d *due) (*StepResult, error) {
 // overage price, for the whole period, on the invoice issued at the period
 // end."
 func (e *Engine) billOverage(st *state, d *due) (*StepResult, error) {
-	lines, err := billing.OverageLines(*st.sub)
-	if err != nil {
-		return nil, err
-	}
-	inv, balance, err := draft(st, billing.InvoiceOverage, st.sub.Period, d.date, lines)
+	inv, balance, err := overageDraft(st, d)
 	if err != nil {
 		return nil, err
 	}
@@ -388,6 +409,16 @@ func (e *Engine) billOverage(st *state, d *due) (*StepResult, error) {
 		return nil, err
 	}
 	return &StepResult{Step: StepOverageInvoice, Due: d.date, Invoice: inv}, nil
+}
+
+// overageDraft is the overage invoice billOverage issues, and the credit
+// balance after it. It writes nothing.
+func overageDraft(st *state, d *due) (*billing.Invoice, billing.Money, error) {
+	lines, err := billing.OverageLines(*st.sub)
+	if err != nil {
+		return nil, billing.Money{}, err
+	}
+	return draft(st, billing.InvoiceOverage, st.sub.Period, d.date, lines)
 }
 
 // renew ends the period and starts the next, unbilled (the next step bills

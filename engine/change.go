@@ -122,6 +122,7 @@ type plannedChange struct {
 	ch      billing.Change
 	inv     *billing.Invoice // nil when nothing is billed now
 	balance billing.Money    // the credit balance after inv
+	settle  []string         // users whose seats the new period does not charge
 }
 
 func (p *plannedChange) result() *ChangeResult {
@@ -142,6 +143,11 @@ func (p *plannedChange) apply(st *state) error {
 	}
 	*st.sub = after
 	p.ch.After = after
+	for _, id := range p.settle {
+		if err := st.tx.SetUserInactivePeriod(st.a.ID, id, after.Period.Start); err != nil {
+			return err
+		}
+	}
 	if p.inv != nil {
 		if err := issue(st, p.inv, p.balance); err != nil {
 			return err
@@ -157,15 +163,54 @@ func (e *Engine) planChange(st *state, req ChangeRequest) (*plannedChange, error
 	if err != nil {
 		return nil, err
 	}
+	u, inactive, err := usage(st)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := billing.PlanChange(*st.sub, to, st.today, u)
+	if err != nil {
+		return nil, err
+	}
+	p, err := plan(st, ch)
+	if err != nil {
+		return nil, err
+	}
+	if st.sub.IsPaid() && ch.After.Period != st.sub.Period {
+		// Monthly → annual: the new period did not charge these users'
+		// seats, as a renewal would not.
+		p.settle = inactive
+	}
+	return p, nil
+}
+
+// usage is what a change needs to know of the account on its today (see
+// billing.Usage): the roster's size, the users inactive 15 days, and what
+// the current period's invoices and inactivity credits charged and gave
+// back — the unused time a change credits is of that.
+func usage(st *state) (billing.Usage, []string, error) {
 	users, err := st.tx.CountManagedUsers(st.a.ID)
 	if err != nil {
-		return nil, err
+		return billing.Usage{}, nil, err
 	}
-	ch, err := billing.PlanChange(*st.sub, to, st.today, users)
+	u := billing.Usage{ManagedUsers: users}
+	if !st.sub.IsPaid() {
+		return u, nil, nil
+	}
+	inactive, err := inactiveUsers(st, st.today, users)
 	if err != nil {
-		return nil, err
+		return billing.Usage{}, nil, err
 	}
-	return plan(st, ch)
+	u.InactiveUsers = int64(len(inactive))
+	lines, err := st.tx.PeriodLines(st.sub.ID, st.sub.Period)
+	if err != nil {
+		return billing.Usage{}, nil, err
+	}
+	given, err := st.tx.InactivityRuns(st.a.ID, st.sub.Period)
+	if err != nil {
+		return billing.Usage{}, nil, err
+	}
+	u.Charged = append(billing.SeatRunsOf(st.sub.Period, lines), given...)
+	return u, inactive, nil
 }
 
 // plan builds the invoice of a worked-out change.

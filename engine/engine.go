@@ -367,6 +367,13 @@ func (e *Engine) Subscription(ctx context.Context, accountID int64) (*Overview, 
 // plan — and, for an online account, the signup credit, in one
 // transaction with one audit event. DESIGN: "every online account begins on
 // Free."
+//
+// The signup credit is a.SignupCredit when the creation names one, else
+// the operator's signup credit for the account's currency
+// (store.DB.SetSignupCredit), else Config.SignupCredit; it is granted once,
+// here, as a ledger entry "Signup credit", and applied to the first
+// invoices before the card is charged. DESIGN: "signup credits … online
+// accounts only": a contract account given one is refused.
 func (e *Engine) CreateAccount(ctx context.Context, a *billing.Account) error {
 	return e.createAccount(ctx, a, 0)
 }
@@ -388,7 +395,20 @@ func (e *Engine) createAccount(ctx context.Context, a *billing.Account, clockID 
 	if err := a.Validate(); err != nil {
 		return err
 	}
+	if c := a.SignupCredit; c != nil {
+		var v billing.Validation
+		switch {
+		case *c < 0:
+			v.Add("signup_credit", "A signup credit cannot be negative.")
+		case *c > 0 && a.BillingType != billing.BillingOnline:
+			v.Add("signup_credit", "Signup credits are for online accounts; a contract's price is its contract's.")
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+	}
 	created := *a
+	var granted *billing.Money
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
 		now := e.clock.Now()
 		var clock *billing.TestClock
@@ -415,23 +435,57 @@ func (e *Engine) createAccount(ctx context.Context, a *billing.Account, clockID 
 		if err := tx.CreateSubscription(sub); err != nil {
 			return err
 		}
-		if created.BillingType == billing.BillingOnline && e.signupCredit > 0 {
-			ct := &store.CreditTransaction{AccountID: created.ID, Amount: billing.NewMoney(e.signupCredit, created.Currency),
+		amount, err := e.signupCreditOf(tx, &created)
+		if err != nil {
+			return err
+		}
+		if amount > 0 {
+			ct := &store.CreditTransaction{AccountID: created.ID, Amount: billing.NewMoney(amount, created.Currency),
 				Reason: store.CreditSignup, Description: "Signup credit"}
 			if err := tx.AddCredit(ct); err != nil {
 				return err
 			}
-			created.CreditBalance = ct.BalanceAfter
+			created.CreditBalance, granted = ct.BalanceAfter, &ct.Amount
 		}
 		return tx.Audit("account.create", "account", created.Number, created.ID, nil, struct {
 			store.AccountSnapshot
 			Subscription subscriptionSnapshot `json:"subscription"`
 			TestClockID  int64                `json:"test_clock_id,omitempty"`
-		}{store.SnapshotAccount(&created), snapshot(sub, nil), clockID})
+			SignupCredit *billing.Money       `json:"signup_credit,omitempty"`
+		}{store.SnapshotAccount(&created), snapshot(sub, nil), clockID, granted})
 	})
 	if err != nil {
 		return err
 	}
+	created.SignupCredit = nil
 	*a = created
 	return nil
+}
+
+// signupCreditOf is the signup credit a new account is granted, in minor
+// units: the one its creation names, else the operator's for its currency,
+// else the engine's default; none for a contract account.
+func (e *Engine) signupCreditOf(tx *store.Tx, a *billing.Account) (int64, error) {
+	switch {
+	case a.BillingType != billing.BillingOnline:
+		return 0, nil
+	case a.SignupCredit != nil:
+		return *a.SignupCredit, nil
+	}
+	set, err := tx.SignupCredit(a.Currency)
+	if err != nil || set == nil {
+		return e.signupCredit, err
+	}
+	return set.Amount, nil
+}
+
+// SetSignupCredit makes amount the signup credit of new online accounts in
+// its currency (operators; zero grants none).
+func (e *Engine) SetSignupCredit(ctx context.Context, amount billing.Money) error {
+	return e.db.SetSignupCredit(ctx, amount)
+}
+
+// SignupCredits returns the operator's signup credit of each currency.
+func (e *Engine) SignupCredits(ctx context.Context) ([]store.SignupCredit, error) {
+	return e.db.SignupCredits(ctx)
 }

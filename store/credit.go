@@ -25,12 +25,17 @@ const (
 // the balance after it. DESIGN: "credits never expire unless stated and are
 // applied to invoices before the card is charged."
 type CreditTransaction struct {
-	ID           int64
-	AccountID    int64
-	Amount       billing.Money // positive: credit given; negative: credit used
-	Reason       CreditReason
-	InvoiceID    *int64
-	UserID       string // the managed user of an inactivity credit
+	ID        int64
+	AccountID int64
+	Amount    billing.Money // positive: credit given; negative: credit used
+	Reason    CreditReason
+	InvoiceID *int64
+	UserID    string // the managed user of an inactivity credit
+	// Service and Unit are what an inactivity credit gave back: one seat
+	// at Unit per period for the Service days, the credit day to the
+	// period end. Zero on other credits.
+	Service      billing.Period
+	Unit         billing.Money
 	BalanceAfter billing.Money
 	Description  string
 	CreatedAt    time.Time
@@ -55,19 +60,22 @@ func (tx *Tx) AddCredit(ct *CreditTransaction) error {
 	if after < 0 {
 		return billing.ReasonErrorf(billing.EINVALID, "negative_credit_balance", "The credit balance cannot go below zero.")
 	}
-	var invoiceID, userID any
+	var invoiceID, userID, unit any
 	if ct.InvoiceID != nil {
 		invoiceID = *ct.InvoiceID
 	}
 	if ct.UserID != "" {
 		userID = ct.UserID
 	}
+	if !ct.Service.IsZero() {
+		unit = ct.Unit.Amount
+	}
 	err = tx.tx.QueryRowContext(tx.ctx, `
 		INSERT INTO credit_transactions (account_id, amount, currency, reason, invoice_id, user_id, balance_after,
-			description, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+			description, created_at, service_start, service_end, unit_amount)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		ct.AccountID, ct.Amount.Amount, currency, ct.Reason, invoiceID, userID, after, ct.Description,
-		tx.db.timeArg(tx.now)).Scan(&ct.ID)
+		tx.db.timeArg(tx.now), dateArg(ct.Service.Start), dateArg(ct.Service.End), unit).Scan(&ct.ID)
 	if err != nil {
 		return dbError(err, "add credit", "")
 	}
@@ -119,4 +127,28 @@ func (db *DB) FindCreditTransactions(ctx context.Context, accountID int64, limit
 		return nil, 0, err
 	}
 	return out, total, nil
+}
+
+// InactivityRuns returns the seats the account's inactivity credits gave
+// back in period: one seat each, from its credit day to the period end
+// (billing.SeatRun, for billing.UnusedTime).
+func (tx *Tx) InactivityRuns(accountID int64, period billing.Period) ([]billing.SeatRun, error) {
+	rows, err := tx.tx.QueryContext(tx.ctx, `
+		SELECT amount, currency, unit_amount, service_start FROM credit_transactions
+		WHERE account_id = $1 AND service_end = $2 AND service_start >= $3 AND reason = 'inactivity'
+		ORDER BY id`, accountID, period.End.String(), period.Start.String())
+	if err != nil {
+		return nil, dbError(err, "find inactivity credits", "")
+	}
+	defer rows.Close()
+	var runs []billing.SeatRun
+	for rows.Next() {
+		var r billing.SeatRun
+		if err := rows.Scan(&r.Amount.Amount, &r.Amount.Currency, &r.Unit.Amount, scanDate(&r.From)); err != nil {
+			return nil, dbError(err, "find inactivity credits", "")
+		}
+		r.Seats, r.Amount.Amount, r.Unit.Currency = -1, -r.Amount.Amount, r.Amount.Currency
+		runs = append(runs, r)
+	}
+	return runs, dbError(rows.Err(), "find inactivity credits", "")
 }

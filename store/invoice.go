@@ -453,3 +453,33 @@ func alreadyBilled() error {
 func notEditable() error {
 	return billing.ReasonErrorf(billing.ESTATE, "invoice_not_editable", "Finalized invoices never change; issue a credit note instead.")
 }
+
+// PeriodLines returns the lines of the subscription's invoices that bill
+// seats in period — its period and change invoices that are not void, the
+// lines whose service period ends with the period — in the order they
+// were issued: what the period charged and credited, seat by seat
+// (billing.SeatRunsOf).
+func (tx *Tx) PeriodLines(subscriptionID int64, period billing.Period) ([]billing.InvoiceLine, error) {
+	rows, err := tx.tx.QueryContext(tx.ctx, `
+		SELECT l.description, l.kind, l.quantity, l.unit_amount, l.days, l.period_days, l.amount, l.period_start,
+			l.period_end, l.proration, i.currency
+		FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
+		WHERE i.subscription_id = $1 AND i.kind IN ('subscription', 'change') AND i.status NOT IN ('draft', 'void')
+			AND l.period_end = $2 AND l.period_start >= $3
+		ORDER BY i.id, l.position`, subscriptionID, period.End.String(), period.Start.String())
+	if err != nil {
+		return nil, dbError(err, "find period lines", "")
+	}
+	defer rows.Close()
+	var lines []billing.InvoiceLine
+	for rows.Next() {
+		var l billing.InvoiceLine
+		if err := rows.Scan(&l.Description, &l.Kind, &l.Quantity, &l.UnitAmount.Amount, &l.Days, &l.PeriodDays,
+			&l.Amount.Amount, scanDate(&l.Period.Start), scanDate(&l.Period.End), &l.Proration, &l.Amount.Currency); err != nil {
+			return nil, dbError(err, "find period lines", "")
+		}
+		l.UnitAmount.Currency = l.Amount.Currency
+		lines = append(lines, l)
+	}
+	return lines, dbError(rows.Err(), "find period lines", "")
+}
