@@ -201,7 +201,7 @@ func usage(st *state) (billing.Usage, []string, error) {
 		return billing.Usage{}, nil, err
 	}
 	u.InactiveUsers = int64(len(inactive))
-	lines, err := st.tx.PeriodLines(st.sub.ID, st.sub.Period)
+	lines, err := st.tx.PeriodLines(st.a.ID, st.sub.ID, st.sub.Period)
 	if err != nil {
 		return billing.Usage{}, nil, err
 	}

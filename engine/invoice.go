@@ -33,7 +33,15 @@ func draft(st *state, kind billing.InvoiceKind, period billing.Period, issue bil
 		due := issue.AddDays(c.NetDays)
 		inv.DueDate = &due
 		if c.PayByInvoice {
-			inv.PaymentType = billing.InvoicePaymentACH
+			// By bank transfer, unless the contract's admin has
+			// switched to a card: the default method is what collects.
+			def, err := st.tx.DefaultPaymentMethod(st.a.ID)
+			if err != nil {
+				return nil, billing.Money{}, err
+			}
+			if def == nil || def.Kind != store.MethodCard {
+				inv.PaymentType = billing.InvoicePaymentACH
+			}
 		}
 	} else if st.a.PayByInvoice {
 		// An online account an operator set to pay by invoice: paid by

@@ -424,6 +424,12 @@ func (e *Engine) SetDefaultMethod(ctx context.Context, accountID, methodID int64
 		if m.Default {
 			return nil
 		}
+		if m.Kind == store.MethodACH && billing.ActorFromContext(ctx).Role != billing.RoleOperator {
+			// A contract admin may switch to a card; back to bank
+			// transfer is Kore's decision (its terms were agreed).
+			return billing.ReasonErrorf(billing.EFORBIDDEN, "bank_transfer_by_operator",
+				"Only Kore can move the account back to paying by bank transfer; contact Kore support.")
+		}
 		current, err := tx.DefaultPaymentMethod(st.a.ID)
 		if err != nil {
 			return err

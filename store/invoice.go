@@ -458,15 +458,15 @@ func notEditable() error {
 // seats in period — its period and change invoices that are not void, the
 // lines whose service period ends with the period — in the order they
 // were issued: what the period charged and credited, seat by seat
-// (billing.SeatRunsOf).
-func (tx *Tx) PeriodLines(subscriptionID int64, period billing.Period) ([]billing.InvoiceLine, error) {
+// (billing.SeatRunsOf). The account's invoices index finds them.
+func (tx *Tx) PeriodLines(accountID, subscriptionID int64, period billing.Period) ([]billing.InvoiceLine, error) {
 	rows, err := tx.tx.QueryContext(tx.ctx, `
 		SELECT l.description, l.kind, l.quantity, l.unit_amount, l.days, l.period_days, l.amount, l.period_start,
 			l.period_end, l.proration, i.currency
 		FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
-		WHERE i.subscription_id = $1 AND i.kind IN ('subscription', 'change') AND i.status NOT IN ('draft', 'void')
-			AND l.period_end = $2 AND l.period_start >= $3
-		ORDER BY i.id, l.position`, subscriptionID, period.End.String(), period.Start.String())
+		WHERE i.account_id = $1 AND i.subscription_id = $2 AND i.kind IN ('subscription', 'change')
+			AND i.status NOT IN ('draft', 'void') AND l.period_end = $3 AND l.period_start >= $4
+		ORDER BY i.id, l.position`, accountID, subscriptionID, period.End.String(), period.Start.String())
 	if err != nil {
 		return nil, dbError(err, "find period lines", "")
 	}
