@@ -58,29 +58,34 @@ func TestDemo_NextInvoiceIsTheInvoiceTheClockProduces(t *testing.T) {
 				}
 				return tm
 			}
-			// advance moves the clock to `to` a week at a time, the platform
-			// reporting the users active at the demo's end active each week,
-			// as the demo does (Acme's inactive user stays inactive).
+			// advance moves the clock to `to`, then the platform reports the
+			// users who were active at the demo's end active again (Acme's
+			// inactive user stays inactive). On the way, users without
+			// activity earn their inactivity credits, as they would.
 			demoEnd := clockNow()
 			advance := func(to time.Time) {
 				t.Helper()
-				for now := clockNow(); now.Before(to); now = clockNow() {
-					step := now.Add(7 * 24 * time.Hour)
-					if step.After(to) {
-						step = to
+				now := clockNow()
+				if !to.After(now) {
+					to = now
+				}
+				for now.Before(to) { // a month at a time: each advance is one request
+					now = now.Add(30 * 24 * time.Hour)
+					if now.After(to) {
+						now = to
 					}
-					c.do("POST", clockPath+"/advance", map[string]any{"to": step})
-					for _, n := range []string{"KB-000001", "KB-000002", "KB-000004"} {
-						users := c.do("GET", "/v1/accounts/"+n+"/managed-users?limit=500", nil)["items"].([]any)
-						for _, u := range users {
-							u := u.(map[string]any)
-							if last, _ := time.Parse(time.RFC3339, fmt.Sprint(u["last_active_at"])); !last.Before(demoEnd.Add(-8 * 24 * time.Hour)) {
-								u["last_active_at"] = step.Format(time.RFC3339)
-							}
-							delete(u, "managed_since")
+					c.do("POST", clockPath+"/advance", map[string]any{"to": now})
+				}
+				for _, n := range []string{"KB-000001", "KB-000002", "KB-000004"} {
+					users := c.do("GET", "/v1/accounts/"+n+"/managed-users?limit=500", nil)["items"].([]any)
+					for _, u := range users {
+						u := u.(map[string]any)
+						if last, _ := time.Parse(time.RFC3339, fmt.Sprint(u["last_active_at"])); !last.Before(demoEnd.Add(-8 * 24 * time.Hour)) {
+							u["last_active_at"] = to.Format(time.RFC3339)
 						}
-						c.do("PUT", "/v1/accounts/"+n+"/managed-users", map[string]any{"users": users})
+						delete(u, "managed_since")
 					}
+					c.do("PUT", "/v1/accounts/"+n+"/managed-users", map[string]any{"users": users})
 				}
 			}
 
