@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/kore-billing/korebill/billing"
@@ -38,7 +39,30 @@ type Upcoming struct {
 // cancellation or a contract that ends without renewal.
 func (e *Engine) UpcomingInvoice(ctx context.Context, accountID int64) (*Upcoming, error) {
 	var out *Upcoming
-	err := e.db.DryRun(ctx, func(tx *store.Tx) error {
+	err := e.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := e.upcomingIn(ctx, tx, accountID, &out); err != nil {
+			return err
+		}
+		return errRolledBack // writes nothing: the steps run only to be read
+	})
+	if errors.Is(err, errRolledBack) {
+		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, billing.ReasonErrorf(billing.ENOTFOUND, "no_upcoming_invoice", "The account has no upcoming invoice.")
+	}
+	return out, nil
+}
+
+var errRolledBack = errors.New("engine: upcoming invoice rolled back")
+
+func (e *Engine) upcomingIn(ctx context.Context, tx *store.Tx, accountID int64, result **Upcoming) error {
+	var out *Upcoming
+	defer func() { *result = out }()
+	err := func() error {
 		st, err := e.open(ctx, tx, accountID)
 		if err != nil {
 			return err
@@ -90,12 +114,6 @@ func (e *Engine) UpcomingInvoice(ctx context.Context, accountID int64) (*Upcomin
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if out == nil {
-		return nil, billing.ReasonErrorf(billing.ENOTFOUND, "no_upcoming_invoice", "The account has no upcoming invoice.")
-	}
-	return out, nil
+	}()
+	return err
 }

@@ -44,7 +44,7 @@ func TestAPI_SignupCreditIsGrantedOnceAndTakenBeforeTheCard(t *testing.T) {
 			}
 			var grants int
 			for _, e := range c.do("GET", "/v1/accounts/"+n+"/history", nil)["items"].([]any) {
-				if e := e.(map[string]any); e["summary"] == "Signup credit" && amount(e["amount"]) == 2500 {
+				if e := e.(map[string]any); e["charge_type"] == "signup_credit" && amount(e["credit"]) == 2500 {
 					grants++
 				}
 			}
