@@ -72,12 +72,19 @@ func (tx *Tx) AddCredit(ct *CreditTransaction) error {
 	}
 	err = tx.tx.QueryRowContext(tx.ctx, `
 		INSERT INTO credit_transactions (account_id, amount, currency, reason, invoice_id, user_id, balance_after,
-			description, created_at, service_start, service_end, unit_amount)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+			description, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
 		ct.AccountID, ct.Amount.Amount, currency, ct.Reason, invoiceID, userID, after, ct.Description,
-		tx.db.timeArg(tx.now), dateArg(ct.Service.Start), dateArg(ct.Service.End), unit).Scan(&ct.ID)
+		tx.db.timeArg(tx.now)).Scan(&ct.ID)
 	if err != nil {
 		return dbError(err, "add credit", "")
+	}
+	if unit != nil {
+		if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO credit_service_periods (credit_id, account_id, service_start,
+			service_end, unit_amount) VALUES ($1, $2, $3, $4, $5)`, ct.ID, ct.AccountID, ct.Service.Start.String(),
+			ct.Service.End.String(), unit); err != nil {
+			return dbError(err, "add credit", "")
+		}
 	}
 	if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE accounts SET credit_balance = $1, updated_at = $2 WHERE id = $3`,
 		after, tx.db.timeArg(tx.now), ct.AccountID); err != nil {
@@ -134,9 +141,10 @@ func (db *DB) FindCreditTransactions(ctx context.Context, accountID int64, limit
 // (billing.SeatRun, for billing.UnusedTime).
 func (tx *Tx) InactivityRuns(accountID int64, period billing.Period) ([]billing.SeatRun, error) {
 	rows, err := tx.tx.QueryContext(tx.ctx, `
-		SELECT amount, currency, unit_amount, service_start FROM credit_transactions
-		WHERE account_id = $1 AND service_end = $2 AND service_start >= $3 AND reason = 'inactivity'
-		ORDER BY id`, accountID, period.End.String(), period.Start.String())
+		SELECT t.amount, t.currency, s.unit_amount, s.service_start
+		FROM credit_service_periods s JOIN credit_transactions t ON t.id = s.credit_id
+		WHERE s.account_id = $1 AND s.service_end = $2 AND s.service_start >= $3 AND t.reason = 'inactivity'
+		ORDER BY t.id`, accountID, period.End.String(), period.Start.String())
 	if err != nil {
 		return nil, dbError(err, "find inactivity credits", "")
 	}

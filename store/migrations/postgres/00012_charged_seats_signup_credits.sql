@@ -3,20 +3,23 @@
 --
 -- An inactivity credit gives back one seat's price for the days of a
 -- period from its credit day: its service days and the seat's price are
--- kept with it, so that a later change credits unused time only of what is
--- still charged (billing.UnusedTime). Rows of other reasons leave them
--- NULL.
+-- kept beside it (credit_service_periods, keyed by the ledger row's id),
+-- so that a later change credits unused time only of what is
+-- still charged (billing.UnusedTime); other credits have none there.
 --
 -- signup_credits is the operator-wide signup credit of each currency the
 -- plan catalog is priced in: what a new online account is granted unless
 -- its creation names another amount.
 
 -- +goose Up
-ALTER TABLE credit_transactions ADD COLUMN service_start text;
-ALTER TABLE credit_transactions ADD COLUMN service_end text;
-ALTER TABLE credit_transactions ADD COLUMN unit_amount bigint CHECK (unit_amount IS NULL OR unit_amount >= 0);
-CREATE INDEX credit_transactions_service_end_idx ON credit_transactions (account_id, service_end)
-    WHERE service_end IS NOT NULL;
+CREATE TABLE credit_service_periods (
+    credit_id     bigint PRIMARY KEY,
+    account_id    bigint NOT NULL,
+    service_start text NOT NULL,
+    service_end   text NOT NULL,
+    unit_amount   bigint NOT NULL CHECK (unit_amount >= 0)
+);
+CREATE INDEX credit_service_periods_account_end_idx ON credit_service_periods (account_id, service_end);
 
 CREATE TABLE signup_credits (
     currency   text        PRIMARY KEY CHECK (length(currency) = 3),
@@ -26,7 +29,4 @@ CREATE TABLE signup_credits (
 
 -- +goose Down
 DROP TABLE signup_credits;
-DROP INDEX credit_transactions_service_end_idx;
-ALTER TABLE credit_transactions DROP COLUMN unit_amount;
-ALTER TABLE credit_transactions DROP COLUMN service_end;
-ALTER TABLE credit_transactions DROP COLUMN service_start;
+DROP TABLE credit_service_periods;
