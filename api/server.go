@@ -64,6 +64,9 @@ type Config struct {
 	// by MetricsHandler on a listener of its own (korebill serve
 	// --metrics-addr).
 	MetricsElsewhere bool
+	// Collectors are more Prometheus metrics served at /metrics (the
+	// billing runs' of the job runner).
+	Collectors []prometheus.Collector
 	// IdempotencyLease is how long a request holds its Idempotency-Key
 	// without renewing it (DefaultIdempotencyLease when 0): a retry of a
 	// request whose process died runs after at most this long.
@@ -122,6 +125,7 @@ func New(c Config) *Server {
 		Name: "korebill_http_request_duration_seconds", Help: "HTTP request latency by route pattern (API and console).",
 		Buckets: latencyBuckets,
 	}, []string{"route", "method"})
+	s.registry.MustRegister(c.Collectors...)
 	s.registry.MustRegister(s.requests, s.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 

@@ -53,11 +53,14 @@ type Services struct {
 	// The operator console's webhooks, email outbox and test clocks
 	// (operator.go): *webhook.Service, *mail.Service, *testclock.Clocks;
 	// nil leaves their page saying so. BillJobs (optional) lists River's
-	// recent bill jobs on the billing runs page.
+	// recent bill jobs on the billing runs page; Runs starts billing runs
+	// as jobs and shows their progress (nil: the page says runs need the
+	// job queue).
 	Webhooks Webhooks
 	Emails   Emails
 	Clocks   Clocks
 	BillJobs BillJobs
+	Runs     BillingRuns
 }
 
 // Config builds a Server.

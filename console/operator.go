@@ -80,6 +80,42 @@ type BillJobs interface {
 	RecentBillJobs(ctx context.Context, limit int) ([]BillJob, error)
 }
 
+// BillingRuns starts billing runs as jobs and lists them with their
+// progress (cmd/korebill: the job runner's run jobs).
+type BillingRuns interface {
+	// StartRun enqueues a run; dueAtStart is shown as its total.
+	StartRun(ctx context.Context, dueAtStart int) (int64, error)
+	// RecentRuns lists the latest runs, newest first.
+	RecentRuns(ctx context.Context, limit int) ([]BillingRun, error)
+}
+
+// BillingRun is a billing run job and how far it got.
+type BillingRun struct {
+	ID         int64
+	State      string // River's: available, running, completed, retryable, discarded…
+	DueAtStart int
+	// Due is the accounts the run took up so far; Billed and Failed of
+	// them; the rest is what they did.
+	Due, Billed, Failed, Invoices, Renewals, Payments, Credits int
+	Seconds                                                    float64
+	CreatedAt                                                  time.Time
+	FinishedAt                                                 *time.Time
+	LastError                                                  string
+}
+
+// Active reports whether the run is waiting or working.
+func (r BillingRun) Active() bool {
+	switch r.State {
+	case "available", "pending", "running", "scheduled", "retryable":
+		return true
+	}
+	return false
+}
+
+// Total is what the progress bar counts to: the accounts due when the run
+// was asked for, or as many as it took up when more fell due meanwhile.
+func (r BillingRun) Total() int { return max(r.DueAtStart, r.Due) }
+
 // BillJob is one of the job queue's bill jobs, as the billing runs page
 // shows it.
 type BillJob struct {

@@ -140,7 +140,17 @@ func TestBrowser_Operator(t *testing.T) {
 		p.says("Billing runs", "Recent bill jobs", "Run billing now for", "Acme Corp")
 		p.shot("operator-billing-runs-due", false)
 		p.click("#run-now")
-		p.says("Billing run finished", "Billed", "Due now (0)")
+		p.says("Runs", "#1")
+		// The run works in the background; the page follows it, by
+		// itself, until it is done.
+		for i := 0; !strings.Contains(p.text("#runs"), "Completed"); i++ {
+			if i == 100 {
+				t.Fatalf("the page did not show the run completed: %s", p.text("#runs"))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		p.open("/billing-runs")
+		p.says("Completed", "billed", "Due now (0)")
 		p.shot("operator-billing-runs", true)
 
 		p.click(`nav[aria-label=Operator] a[href="/webhooks"]`)

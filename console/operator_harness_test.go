@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/riverqueue/river"
@@ -13,6 +15,7 @@ import (
 	"github.com/kore-billing/korebill/api"
 	"github.com/kore-billing/korebill/billing"
 	"github.com/kore-billing/korebill/console"
+	"github.com/kore-billing/korebill/engine"
 	"github.com/kore-billing/korebill/mail"
 	"github.com/kore-billing/korebill/store"
 	"github.com/kore-billing/korebill/testclock"
@@ -27,6 +30,7 @@ type opsBundle struct {
 	webhooks *webhook.Service
 	mail     *mail.Service
 	jobs     *fakeJobs
+	runs     *inProcessRuns
 }
 
 // fakeJobs takes River jobs and runs none.
@@ -37,6 +41,48 @@ func (j *fakeJobs) InsertTx(context.Context, *sql.Tx, river.JobArgs, *river.Inse
 	return nil
 }
 
+// inProcessRuns is the job queue's billing runs, run in this process: a
+// run starts in the background, as a job would, and bills with the
+// engine's RunDue, its progress kept for the page.
+type inProcessRuns struct {
+	eng  *engine.Engine
+	mu   sync.Mutex
+	runs []console.BillingRun
+	wg   sync.WaitGroup
+}
+
+func (f *inProcessRuns) StartRun(ctx context.Context, due int) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := int64(len(f.runs) + 1)
+	f.runs = append(f.runs, console.BillingRun{ID: id, State: "running", DueAtStart: due, CreatedAt: engineStart})
+	i := len(f.runs) - 1
+	f.wg.Go(func() {
+		set := func(s engine.RunSummary, state string) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			r := &f.runs[i]
+			r.State, r.Due, r.Billed, r.Failed, r.Invoices, r.Renewals, r.Payments, r.Credits =
+				state, s.Due, s.Billed, s.Failed, s.Invoices, s.Renewals, s.Payments, s.Credits
+		}
+		sum, err := f.eng.RunDue(opsCtx(), engine.RunOptions{Progress: func(s engine.RunSummary) { set(s, "running") }})
+		state := "completed"
+		if err != nil {
+			state = "retryable"
+		}
+		set(sum, state)
+	})
+	return id, nil
+}
+
+func (f *inProcessRuns) RecentRuns(context.Context, int) ([]console.BillingRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := slices.Clone(f.runs)
+	slices.Reverse(out)
+	return out, nil
+}
+
 // fakeBillJobs is the job queue's list of bill jobs.
 type fakeBillJobs []console.BillJob
 
@@ -45,7 +91,8 @@ func (f fakeBillJobs) RecentBillJobs(context.Context, int) ([]console.BillJob, e
 func setupOperator(t *testing.T, db *store.DB, testMode bool) *opsBundle {
 	t.Helper()
 	b := setup(t, db)
-	ob := &opsBundle{bundle: b, jobs: &fakeJobs{}}
+	ob := &opsBundle{bundle: b, jobs: &fakeJobs{}, runs: &inProcessRuns{eng: b.eng}}
+	t.Cleanup(ob.runs.wg.Wait)
 	ob.webhooks = webhook.New(db, nil, webhook.Options{AllowPrivate: true}) // tests deliver to httptest servers on loopback
 	ob.webhooks.SetJobs(ob.jobs)
 	ob.mail = mail.New(db, nil, nil, mail.Options{})
@@ -56,7 +103,8 @@ func setupOperator(t *testing.T, db *store.DB, testMode bool) *opsBundle {
 		Services: console.Services{Accounts: db, Profiles: db, Audit: db, Users: db, Engine: b.eng,
 			Webhooks: ob.webhooks, Emails: ob.mail, Clocks: testclock.New(db, b.eng.Jobs()),
 			BillJobs: fakeBillJobs{{ID: 7, AccountID: b.acme.ID, State: "completed", Attempt: 1, ScheduledAt: engineStart,
-				FinishedAt: &engineStart}}},
+				FinishedAt: &engineStart}},
+			Runs: ob.runs},
 		Sessions: db.Sessions(),
 		Logger:   slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		TestMode: testMode,

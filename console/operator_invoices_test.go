@@ -311,23 +311,30 @@ func TestOperator_BillingRunShowsWhatIsDueAndBillsItOnce(t *testing.T) {
 		upgrade(t, ob.bundle, owner, "month")
 		ops := signedIn(t, ob.bundle, operatorEmail)
 		_, body := ops.get("/billing-runs")
-		says(t, body, "Due now (0)", "Nothing is due", "Recent bill jobs", "#7", ob.acme.Number, "Completed")
+		says(t, body, "Due now (0)", "Nothing is due", "No billing runs yet.", "Recent bill jobs", "#7", ob.acme.Number, "Completed")
 
 		ob.clock.Set(time.Date(2027, time.April, 11, 15, 0, 0, 0, time.UTC)) // past the renewal
 		_, body = ops.get("/billing-runs")
 		says(t, body, "Due now (1)", "Run billing now for 1 account", "Acme Corp")
 		invoices := rows(t, db, "invoices")
 		status, body := ops.post("/billing-runs", nil)
-		if status != http.StatusOK {
-			t.Fatalf("run: %d", status)
+		if status != http.StatusOK || ops.last.Request.URL.Path != "/billing-runs" || ops.last.Request.Method != http.MethodGet {
+			t.Fatalf("run: %d at %s %s; want the page again after a redirect", status, ops.last.Request.Method, ops.last.Request.URL.Path)
 		}
-		says(t, body, "Billing run finished", "Billed 1 account: 1 invoice, 1 renewal", "Renewed", "Invoiced the period",
-			"Due now (0)")
+		says(t, body, "Runs", "#1")
+		ob.runs.wg.Wait() // the run works in the background, as a job
+		_, body = ops.get("/billing-runs")
+		says(t, body, "Completed", "1 of 1 billed", "1 invoice, 1 renewal", "Due now (0)")
+		if strings.Contains(body, `hx-trigger="every 1s"`) {
+			t.Error("the page still follows a finished run")
+		}
 		if got := rows(t, db, "invoices"); got != invoices+1 {
 			t.Fatalf("invoices %d → %d", invoices, got)
 		}
-		_, body = ops.post("/billing-runs", nil)
-		says(t, body, "Billed 0 accounts: 0 invoices")
+		ops.post("/billing-runs", nil)
+		ob.runs.wg.Wait()
+		_, body = ops.get("/billing-runs")
+		says(t, body, "#2", "nothing was due", "0 invoices")
 		if got := rows(t, db, "invoices"); got != invoices+1 {
 			t.Fatal("a second run billed again")
 		}

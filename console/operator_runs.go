@@ -4,25 +4,34 @@ import (
 	"net/http"
 
 	"github.com/kore-billing/korebill/billing"
-	"github.com/kore-billing/korebill/engine"
 )
 
-// Billing runs: what is due now, and "Run billing now", which runs every
-// due account's billing here and now, as the scheduler's jobs do. DESIGN:
-// "a retried or crashed billing run can never bill twice; a run that
-// stopped is simply run again": a double submit bills nothing twice.
+// Billing runs: what is due now, the runs with their progress, and "Run
+// billing now", which starts a run as a job (Services.Runs) and returns at
+// once: the run bills in batches on whichever node takes the job, and the
+// page follows its progress. DESIGN: "a retried or crashed billing run can
+// never bill twice; a run that stopped is simply run again": a double
+// submit starts one run (one waits at a time), and two runs share the work.
 
-// maxRunAccounts bounds one run from the console; the rest is due still,
-// for the next run or the scheduler.
-const maxRunAccounts = 200
+// maxDueShown bounds the accounts the page lists; maxDueCounted the ones
+// it counts.
+const (
+	maxDueShown   = 20
+	maxDueCounted = 10000
+)
 
 type runsPage struct {
-	Due     []*billing.Account
-	More    bool // more accounts are due than shown
-	Run     *runResult
-	JobsOn  bool // the job queue can be read
-	Jobs    []billJobRow
-	JobsErr string
+	Due      []*billing.Account
+	DueCount int
+	NotShown int  // due accounts not listed
+	More     bool // more accounts are due than counted
+	RunsOn   bool // billing runs can be started (the job queue runs)
+	Runs     []BillingRun
+	RunsErr  string
+	Active   bool // a run is waiting or working: the page follows it
+	JobsOn   bool // the job queue can be read
+	Jobs     []billJobRow
+	JobsErr  string
 }
 
 type billJobRow struct {
@@ -30,41 +39,36 @@ type billJobRow struct {
 	Account *billing.Account
 }
 
-// runResult is what "Run billing now" did.
-type runResult struct {
-	Accounts                                              []runAccount
-	Billed, Failed, Invoices, Renewals, Credits, Payments int
-}
-
-type runAccount struct {
-	Account *billing.Account
-	Steps   []engine.StepResult
-	Error   string
-}
-
 func (s *Server) handleBillingRuns(w http.ResponseWriter, r *http.Request) {
-	s.renderRuns(w, r, nil)
-}
-
-func (s *Server) renderRuns(w http.ResponseWriter, r *http.Request, run *runResult) {
 	ctx := r.Context()
-	data := runsPage{Run: run}
-	ids, err := s.ops().DueAccounts(ctx, maxRunAccounts+1)
+	var data runsPage
+	ids, err := s.ops().DueAccounts(ctx, maxDueCounted+1)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	if len(ids) > maxRunAccounts {
-		ids, data.More = ids[:maxRunAccounts], true
-	}
+	data.DueCount, data.More = min(len(ids), maxDueCounted), len(ids) > maxDueCounted
 	cache := s.accountCache()
-	for _, id := range ids {
+	for _, id := range ids[:min(len(ids), maxDueShown)] {
 		a, err := cache.get(ctx, id)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
 		data.Due = append(data.Due, a)
+	}
+	data.NotShown = data.DueCount - len(data.Due)
+	if s.Runs != nil {
+		data.RunsOn = true
+		runs, err := s.Runs.RecentRuns(ctx, 10)
+		if err != nil {
+			s.logger(r).WarnContext(ctx, "recent billing runs", "err", err)
+			data.RunsErr = "The job queue could not be read just now."
+		}
+		data.Runs = runs
+		for _, run := range runs {
+			data.Active = data.Active || run.Active()
+		}
 	}
 	if s.BillJobs != nil {
 		data.JobsOn = true
@@ -84,76 +88,35 @@ func (s *Server) renderRuns(w http.ResponseWriter, r *http.Request, run *runResu
 	s.render(w, r, http.StatusOK, "operator_runs", &view{Title: "Billing runs", Section: "runs", Data: data})
 }
 
+// handleRunBilling starts a billing run as a job and shows the page that
+// follows it; nothing is billed in the request.
 func (s *Server) handleRunBilling(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	ids, err := s.ops().DueAccounts(ctx, maxRunAccounts)
+	if s.Runs == nil {
+		s.renderError(w, r, http.StatusServiceUnavailable, "Billing runs need the job queue",
+			"This console runs without the job queue; run korebill bill, or use a console started by korebill serve.")
+		return
+	}
+	ids, err := s.ops().DueAccounts(ctx, maxDueCounted)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	run := &runResult{}
-	cache := s.accountCache()
-	for _, id := range ids {
-		a, err := cache.get(ctx, id)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		res, err := s.ops().BillAccount(ctx, id)
-		ra := runAccount{Account: a, Steps: res.Steps}
-		if err != nil {
-			s.logger(r).ErrorContext(ctx, "bill account", "account", a.Number, "err", err)
-			ra.Error = billing.ErrorMessage(err)
-			run.Failed++
-		} else {
-			run.Billed++
-		}
-		for _, st := range res.Steps {
-			switch st.Step {
-			case engine.StepPeriodInvoice, engine.StepOverageInvoice:
-				run.Invoices++
-			case engine.StepRenewal:
-				run.Renewals++
-			case engine.StepInactivityCredits:
-				run.Credits += len(st.Credits)
-			default: // collection: charges, retries, reminders, dunning
-				run.Payments++
-			}
-		}
-		run.Accounts = append(run.Accounts, ra)
+	if _, err := s.Runs.StartRun(ctx, len(ids)); err != nil {
+		s.error(w, r, err)
+		return
 	}
-	s.renderRuns(w, r, run)
+	http.Redirect(w, r, "/billing-runs", http.StatusSeeOther)
 }
 
 func init() {
-	funcs["opStep"] = stepLabel
-}
-
-// stepLabel says what a billing step did.
-func stepLabel(st engine.StepResult) string {
-	switch st.Step {
-	case engine.StepPeriodInvoice:
-		return "Invoiced the period"
-	case engine.StepOverageInvoice:
-		return "Invoiced the overage"
-	case engine.StepInactivityCredits:
-		return "Granted inactivity credits"
-	case engine.StepRenewal:
-		return "Renewed"
-	case engine.StepCharge:
-		return "Charged the card"
-	case engine.StepPaymentRetry:
-		return "Retried a failed charge"
-	case engine.StepPaymentCheck, engine.StepRefundCheck:
-		return "Asked the gateway again"
-	case engine.StepPastDue:
-		return "Marked past due"
-	case engine.StepSuspend:
-		return "Suspended the account"
-	case engine.StepReminder:
-		return "Sent a payment reminder"
-	case engine.StepOverdue:
-		return "Marked the invoice overdue"
+	funcs["opPercent"] = func(run BillingRun) int {
+		if run.Total() == 0 {
+			if run.Active() {
+				return 0
+			}
+			return 100
+		}
+		return min(100, (run.Billed+run.Failed)*100/run.Total())
 	}
-	return humanize(string(st.Step))
 }

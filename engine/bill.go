@@ -262,7 +262,7 @@ func nextDue(st *state) (*due, error) {
 // current period's invoice exists: the state is read again first, as the
 // failed step may have changed it in memory.
 func (e *Engine) markBilled(ctx context.Context, st *state) error {
-	fresh, err := e.open(ctx, st.tx, st.a.ID)
+	fresh, err := e.openAccount(ctx, st.tx, st.a.ID, false)
 	if err != nil {
 		return err
 	}

@@ -26,22 +26,26 @@ import (
 // watchNextDue has the account's next due instant stored before tx
 // commits, once per transaction and account.
 func (e *Engine) watchNextDue(ctx context.Context, tx *store.Tx, accountID int64, now time.Time) {
-	tx.BeforeCommit([2]any{"next_due", accountID}, func() error {
-		a, err := tx.LockAccount(accountID)
-		if err != nil {
-			return err
-		}
-		st := &state{tx: tx, a: a, now: now, loc: a.Location()}
-		st.today = billing.DateOf(now, st.loc)
-		if st.sub, err = tx.FindSubscription(accountID); err != nil {
-			return err
-		}
-		at, err := e.nextDueAt(st)
-		if err != nil {
-			return err
-		}
-		return tx.SetNextDue(accountID, at)
-	})
+	tx.BeforeCommit([2]any{"next_due", accountID}, func() error { return e.storeNextDue(tx, accountID, now) })
+}
+
+// storeNextDue stores the account's next due instant, from its state as
+// stored.
+func (e *Engine) storeNextDue(tx *store.Tx, accountID int64, now time.Time) error {
+	a, err := tx.LockAccount(accountID)
+	if err != nil {
+		return err
+	}
+	st := &state{tx: tx, a: a, now: now, loc: a.Location()}
+	st.today = billing.DateOf(now, st.loc)
+	if st.sub, err = tx.FindSubscription(accountID); err != nil {
+		return err
+	}
+	at, err := e.nextDueAt(st)
+	if err != nil {
+		return err
+	}
+	return tx.SetNextDue(accountID, at)
 }
 
 // nextDueAt is the instant the account's earliest step falls due, nil when

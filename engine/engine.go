@@ -172,6 +172,12 @@ func nextBilling(s *billing.Subscription, loc *time.Location) (time.Time, bool) 
 // (its test clock's when it has one) and reads its subscription, giving it
 // the Free plan when it has none yet.
 func (e *Engine) open(ctx context.Context, tx *store.Tx, accountID int64) (*state, error) {
+	return e.openAccount(ctx, tx, accountID, true)
+}
+
+// openAccount is open; watch has the next due instant stored at commit
+// (engine/due.go), which a billing run does itself, once per account.
+func (e *Engine) openAccount(ctx context.Context, tx *store.Tx, accountID int64, watch bool) (*state, error) {
 	a, err := tx.LockAccount(accountID)
 	if err != nil {
 		return nil, err
@@ -190,7 +196,9 @@ func (e *Engine) open(ctx context.Context, tx *store.Tx, accountID int64) (*stat
 			return e.schedule(ctx, tx, s.AccountID, at)
 		})
 	}
-	e.watchNextDue(ctx, tx, accountID, st.now)
+	if watch {
+		e.watchNextDue(ctx, tx, accountID, st.now)
+	}
 	if st.sub == nil {
 		sub, err := e.freeSubscription(tx, a)
 		if err != nil {

@@ -216,7 +216,7 @@ func (e *Engine) billInBatch(ctx context.Context, tx *store.Tx, r *batchResult) 
 		return err
 	}
 	err := func() error {
-		st, err := e.open(ctx, tx, r.res.AccountID)
+		st, err := e.openAccount(ctx, tx, r.res.AccountID, false)
 		if err != nil {
 			return err
 		}
@@ -240,7 +240,41 @@ func (e *Engine) billInBatch(ctx context.Context, tx *store.Tx, r *batchResult) 
 		var stepErr error
 		r.calls, r.more, stepErr = e.takeSteps(ctx, st, &r.res)
 		r.err = stepErr // the steps before a failed one stand
-		return nil
+		switch {
+		case r.more:
+			// The next round stores it; an instant left earlier than the
+			// truth by a crash meanwhile only makes the account due again.
+			return nil
+		case len(r.calls) > 0:
+			// Until the next round records the outcomes, the account is
+			// due when its attempts are to be asked again: another run
+			// does not take it up meanwhile, and after a crash the check
+			// asks the gateway with the same key.
+			var at *time.Time
+			for _, c := range r.calls {
+				var next *time.Time
+				if c.payment != nil {
+					next = c.payment.NextCheckAt
+				} else if c.refund != nil {
+					next = c.refund.NextCheckAt
+				}
+				if next != nil && (at == nil || next.Before(*at)) {
+					at = next
+				}
+			}
+			if at == nil {
+				return nil
+			}
+			return tx.SetNextDue(st.a.ID, at)
+		case stepErr != nil:
+			// The failed step may have changed the state in memory.
+			return e.storeNextDue(tx, st.a.ID, st.now)
+		}
+		at, err := e.nextDueAt(st)
+		if err != nil {
+			return err
+		}
+		return tx.SetNextDue(st.a.ID, at)
 	}()
 	if err != nil {
 		r.err = err

@@ -1,6 +1,8 @@
 // Package jobs runs Kore Billing's background work as River jobs in the
-// service's own database (SQLite or PostgreSQL): a periodic job finds the
-// accounts with billing due, and one job per account bills it. Jobs are rows
+// service's own database (SQLite or PostgreSQL): a periodic job finds
+// whether billing is due and starts a billing run, which bills the due
+// accounts in batches (run.go); a change schedules its account's own bill
+// job. Jobs are rows
 // in the same database, so any number of `korebill serve` nodes share the
 // work and a node that dies loses nothing: River gives its jobs to another.
 //
@@ -157,10 +159,15 @@ type findDueWorker struct {
 	river.WorkerDefaults[FindDueArgs]
 	biller Biller
 	runner *Runner
+	run    bool // start a billing run rather than a job per account
 }
 
 func (w *findDueWorker) Work(ctx context.Context, _ *river.Job[FindDueArgs]) error {
 	ids, err := w.biller.DueAccounts(ctx, findDueBatch)
+	if err == nil && len(ids) > 0 && w.run {
+		_, err = w.runner.StartRun(ctx, len(ids))
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("find due accounts: %w", err)
 	}
@@ -191,6 +198,10 @@ type Options struct {
 	Register func(*river.Workers)
 	// Queues adds queues with their worker counts.
 	Queues map[string]int
+	// Run, when set, bills in batches: the finder starts a billing run
+	// (RunBillingArgs) rather than a job per due account, and an operator
+	// can start one (StartRun).
+	Run RunBiller
 	// Prune, when set, is housekeeping (expired idempotency keys, stale
 	// sign-in counts, webhooks and emails past their retention) run at
 	// start and every PruneEvery (default an hour).
@@ -206,9 +217,10 @@ type Options struct {
 
 // Runner is the River client with Kore Billing's jobs.
 type Runner struct {
-	client *river.Client[*sql.Tx]
-	driver riverdriver.Driver[*sql.Tx]
-	log    *slog.Logger
+	client  *river.Client[*sql.Tx]
+	driver  riverdriver.Driver[*sql.Tx]
+	log     *slog.Logger
+	metrics *runMetrics
 }
 
 // New builds a runner on the store's database. Call Migrate before Start.
@@ -225,7 +237,7 @@ func New(db *store.DB, biller Biller, logger *slog.Logger, opts Options) (*Runne
 	if opts.Workers == 0 {
 		opts.Workers = 4
 	}
-	r := &Runner{log: logger}
+	r := &Runner{log: logger, metrics: newRunMetrics()}
 	switch db.Dialect() {
 	case store.DialectSQLite:
 		r.driver = riversqlite.New(db.SQL())
@@ -238,7 +250,10 @@ func New(db *store.DB, biller Biller, logger *slog.Logger, opts Options) (*Runne
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &billAccountWorker{biller: biller})
-	river.AddWorker(workers, &findDueWorker{biller: biller, runner: r})
+	river.AddWorker(workers, &findDueWorker{biller: biller, runner: r, run: opts.Run != nil})
+	if opts.Run != nil {
+		river.AddWorker(workers, &runWorker{biller: opts.Run, runner: r, metrics: r.metrics})
+	}
 	if opts.Register != nil {
 		opts.Register(workers)
 	}

@@ -23,7 +23,7 @@ type CardExpiryNotice struct {
 // in (year, month) was recorded.
 func (tx *Tx) CardExpiryNoticeSent(methodID int64, year, month int) (bool, error) {
 	var n int
-	err := tx.tx.QueryRowContext(tx.ctx, `SELECT count(*) FROM card_expiry_notices
+	err := tx.q.QueryRowContext(tx.ctx, `SELECT count(*) FROM card_expiry_notices
 		WHERE payment_method_id = $1 AND exp_year = $2 AND exp_month = $3`, methodID, year, month).Scan(&n)
 	if err != nil {
 		return false, dbError(err, "find card expiry notice", "")
@@ -35,7 +35,7 @@ func (tx *Tx) CardExpiryNoticeSent(methodID int64, year, month int) (bool, error
 // and expiry is a conflict (card_expiry_notice_exists).
 func (tx *Tx) RecordCardExpiryNotice(n *CardExpiryNotice) error {
 	n.CreatedAt = tx.now
-	err := tx.tx.QueryRowContext(tx.ctx, `
+	err := tx.q.QueryRowContext(tx.ctx, `
 		INSERT INTO card_expiry_notices (account_id, payment_method_id, exp_year, exp_month, due_on, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 		n.AccountID, n.PaymentMethodID, n.ExpYear, n.ExpMonth, n.DueOn.String(), tx.db.timeArg(tx.now)).Scan(&n.ID)

@@ -48,7 +48,7 @@ type CreditTransaction struct {
 func (tx *Tx) AddCredit(ct *CreditTransaction) error {
 	var balance int64
 	var currency string
-	err := tx.tx.QueryRowContext(tx.ctx, `SELECT credit_balance, currency FROM accounts WHERE id = $1`, ct.AccountID).
+	err := tx.q.QueryRowContext(tx.ctx, `SELECT credit_balance, currency FROM accounts WHERE id = $1`, ct.AccountID).
 		Scan(&balance, &currency)
 	if err != nil {
 		return dbError(err, "add credit", "Account")
@@ -70,7 +70,7 @@ func (tx *Tx) AddCredit(ct *CreditTransaction) error {
 	if !ct.Service.IsZero() {
 		unit = ct.Unit.Amount
 	}
-	err = tx.tx.QueryRowContext(tx.ctx, `
+	err = tx.q.QueryRowContext(tx.ctx, `
 		INSERT INTO credit_transactions (account_id, amount, currency, reason, invoice_id, user_id, balance_after,
 			description, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
@@ -80,13 +80,13 @@ func (tx *Tx) AddCredit(ct *CreditTransaction) error {
 		return dbError(err, "add credit", "")
 	}
 	if unit != nil {
-		if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO credit_service_periods (credit_id, account_id, service_start,
+		if _, err := tx.q.ExecContext(tx.ctx, `INSERT INTO credit_service_periods (credit_id, account_id, service_start,
 			service_end, unit_amount) VALUES ($1, $2, $3, $4, $5)`, ct.ID, ct.AccountID, ct.Service.Start.String(),
 			ct.Service.End.String(), unit); err != nil {
 			return dbError(err, "add credit", "")
 		}
 	}
-	if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE accounts SET credit_balance = $1, updated_at = $2 WHERE id = $3`,
+	if _, err := tx.q.ExecContext(tx.ctx, `UPDATE accounts SET credit_balance = $1, updated_at = $2 WHERE id = $3`,
 		after, tx.db.timeArg(tx.now), ct.AccountID); err != nil {
 		return dbError(err, "add credit", "")
 	}

@@ -41,7 +41,7 @@ func (tx *Tx) runBeforeCommit() error {
 // SetNextDue stores the instant the account's next step falls due; nil
 // for none.
 func (tx *Tx) SetNextDue(accountID int64, at *time.Time) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE accounts SET next_due_at = $1 WHERE id = $2`,
+	_, err := tx.q.ExecContext(tx.ctx, `UPDATE accounts SET next_due_at = $1 WHERE id = $2`,
 		tx.db.nullTimeArg(at), accountID)
 	return dbError(err, "set next due", "")
 }
@@ -81,20 +81,20 @@ func (db *DB) FindDueAccounts(ctx context.Context, now time.Time, limit int) ([]
 // a billing run keeps the steps (or accounts) that succeeded when a later
 // one fails. name is an SQL identifier of the caller's.
 func (tx *Tx) Savepoint(name string) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `SAVEPOINT `+name)
+	_, err := tx.q.ExecContext(tx.ctx, `SAVEPOINT `+name)
 	return dbError(err, "savepoint", "")
 }
 
 // RollbackTo undoes what the transaction did since the savepoint, which
 // stays; a failed statement on PostgreSQL no longer aborts the transaction.
 func (tx *Tx) RollbackTo(name string) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `ROLLBACK TO SAVEPOINT `+name)
+	_, err := tx.q.ExecContext(tx.ctx, `ROLLBACK TO SAVEPOINT `+name)
 	return dbError(err, "rollback to savepoint", "")
 }
 
 // Release forgets the savepoint, keeping what was done since.
 func (tx *Tx) Release(name string) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `RELEASE SAVEPOINT `+name)
+	_, err := tx.q.ExecContext(tx.ctx, `RELEASE SAVEPOINT `+name)
 	return dbError(err, "release savepoint", "")
 }
 
@@ -141,7 +141,7 @@ func (tx *Tx) ClaimDueAccounts(now time.Time, limit int, skip []int64) ([]int64,
 			query += ")"
 		}
 		query += " ORDER BY a.next_due_at LIMIT " + a.add(limit-len(ids)) + qlock
-		rows, err := tx.tx.QueryContext(tx.ctx, query, a...)
+		rows, err := tx.q.QueryContext(tx.ctx, query, a...)
 		if err != nil {
 			return nil, dbError(err, "claim due accounts", "")
 		}

@@ -104,7 +104,7 @@ func (tx *Tx) CreateInvoice(inv *billing.Invoice) error {
 		due = inv.DueDate.String()
 	}
 	now := tx.db.timeArg(tx.now)
-	err = tx.tx.QueryRowContext(tx.ctx, `
+	err = tx.q.QueryRowContext(tx.ctx, `
 		INSERT INTO invoices (account_id, subscription_id, kind, status, currency, period_start, period_end,
 			issue_date, due_date, payment_type, account_number, account_type, billed_to, subtotal,
 			credits_applied, tax, total, amount_paid, amount_due, tax_rate_bp, tax_country,
@@ -133,7 +133,7 @@ func (tx *Tx) CreateInvoice(inv *billing.Invoice) error {
 
 func (tx *Tx) insertLines(invoiceID int64, lines []billing.InvoiceLine) error {
 	for i, l := range lines {
-		_, err := tx.tx.ExecContext(tx.ctx, `
+		_, err := tx.q.ExecContext(tx.ctx, `
 			INSERT INTO invoice_lines (invoice_id, position, description, kind, quantity, unit_amount, days,
 				period_days, amount, period_start, period_end, proration)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
@@ -169,7 +169,7 @@ func (tx *Tx) finalize(inv *billing.Invoice, status billing.InvoiceStatus) error
 	case billing.InvoiceVoid:
 		inv.VoidedAt = &now
 	}
-	_, err := tx.tx.ExecContext(tx.ctx, `
+	_, err := tx.q.ExecContext(tx.ctx, `
 		UPDATE invoices SET status = $1, number = $2, finalized_at = $3, paid_at = $4, voided_at = $5,
 			amount_paid = $6, amount_due = $7, payment_type = $8, updated_at = $3
 		WHERE id = $9`,
@@ -185,7 +185,7 @@ func (tx *Tx) finalize(inv *billing.Invoice, status billing.InvoiceStatus) error
 // makes concurrent finalizations of one year take their numbers in turn.
 func (tx *Tx) nextInvoiceNumber(year int) (string, error) {
 	var n int64
-	err := tx.tx.QueryRowContext(tx.ctx, `
+	err := tx.q.QueryRowContext(tx.ctx, `
 		INSERT INTO invoice_number_counters (year, last) VALUES ($1, 1)
 		ON CONFLICT (year) DO UPDATE SET last = invoice_number_counters.last + 1
 		RETURNING last`, year).Scan(&n)
@@ -215,7 +215,7 @@ func (tx *Tx) UpdateInvoice(inv *billing.Invoice) error {
 				return err
 			}
 		}
-		_, err := tx.tx.ExecContext(tx.ctx, `
+		_, err := tx.q.ExecContext(tx.ctx, `
 			UPDATE invoices SET status = $1, amount_paid = $2, amount_due = $3, payment_type = $4, paid_at = $5,
 				voided_at = $6, marked_uncollectible_at = $7, updated_at = $8
 			WHERE id = $9`,
@@ -239,7 +239,7 @@ func (tx *Tx) UpdateInvoice(inv *billing.Invoice) error {
 	if inv.DueDate != nil {
 		due = inv.DueDate.String()
 	}
-	_, err = tx.tx.ExecContext(tx.ctx, `
+	_, err = tx.q.ExecContext(tx.ctx, `
 		UPDATE invoices SET kind = $1, currency = $2, period_start = $3, period_end = $4, issue_date = $5,
 			due_date = $6, payment_type = $7, billed_to = $8, subtotal = $9, credits_applied = $10, tax = $11,
 			total = $12, amount_paid = $13, amount_due = $14, tax_rate_bp = $15, tax_country = $16,
@@ -253,7 +253,7 @@ func (tx *Tx) UpdateInvoice(inv *billing.Invoice) error {
 		inv.Status = status
 		return invoiceError(err, "update invoice")
 	}
-	if _, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM invoice_lines WHERE invoice_id = $1`, inv.ID); err != nil {
+	if _, err := tx.q.ExecContext(tx.ctx, `DELETE FROM invoice_lines WHERE invoice_id = $1`, inv.ID); err != nil {
 		return invoiceError(err, "update invoice")
 	}
 	if err := tx.insertLines(inv.ID, inv.Lines); err != nil {
@@ -292,7 +292,7 @@ func sameInvoiceContent(a, b *billing.Invoice) bool {
 // the period that starts on start.
 func (tx *Tx) InvoiceExists(subscriptionID int64, start billing.Date, kind billing.InvoiceKind) (bool, error) {
 	var n int
-	err := tx.tx.QueryRowContext(tx.ctx, `SELECT count(*) FROM invoices
+	err := tx.q.QueryRowContext(tx.ctx, `SELECT count(*) FROM invoices
 		WHERE subscription_id = $1 AND period_start = $2 AND kind = $3`, subscriptionID, start.String(), kind).Scan(&n)
 	return n > 0, dbError(err, "find invoice", "")
 }
@@ -301,7 +301,7 @@ func (tx *Tx) InvoiceExists(subscriptionID int64, start billing.Date, kind billi
 // given back so far, as a positive amount.
 func (tx *Tx) CreditNotesTotal(invoiceID int64) (int64, error) {
 	var n int64
-	err := tx.tx.QueryRowContext(tx.ctx, `SELECT coalesce(sum(-total), 0) FROM invoices
+	err := tx.q.QueryRowContext(tx.ctx, `SELECT coalesce(sum(-total), 0) FROM invoices
 		WHERE corrects_invoice_id = $1 AND kind = 'credit_note'`, invoiceID).Scan(&n)
 	return n, dbError(err, "sum credit notes", "")
 }
@@ -312,7 +312,7 @@ func (tx *Tx) FindInvoice(id int64) (*billing.Invoice, error) {
 }
 
 func (tx *Tx) findInvoice(where string, arg any) (*billing.Invoice, error) {
-	return tx.db.findInvoice(tx.ctx, tx.tx, where, arg)
+	return tx.db.findInvoice(tx.ctx, tx.q, where, arg)
 }
 
 // FindInvoice returns one invoice with its lines, or ENOTFOUND.

@@ -117,7 +117,7 @@ func (db *DB) GatewayCustomer(ctx context.Context, accountID int64, gateway stri
 
 // GatewayCustomer is DB.GatewayCustomer in the transaction.
 func (tx *Tx) GatewayCustomer(accountID int64, gateway string) (string, error) {
-	return tx.db.gatewayCustomer(tx.ctx, tx.tx, accountID, gateway)
+	return tx.db.gatewayCustomer(tx.ctx, tx.q, accountID, gateway)
 }
 
 func (db *DB) gatewayCustomer(ctx context.Context, q querier, accountID int64, gateway string) (string, error) {
@@ -133,7 +133,7 @@ func (db *DB) gatewayCustomer(ctx context.Context, q querier, accountID int64, g
 // SaveGatewayCustomer records the account's customer at gateway, keeping
 // the one recorded first.
 func (tx *Tx) SaveGatewayCustomer(accountID int64, gateway, ref string) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `
+	_, err := tx.q.ExecContext(tx.ctx, `
 		INSERT INTO gateway_customers (account_id, gateway, customer_ref, created_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (account_id, gateway) DO NOTHING`, accountID, gateway, ref, tx.db.timeArg(tx.now))
 	return dbError(err, "save gateway customer", "")
@@ -143,7 +143,7 @@ func (tx *Tx) SaveGatewayCustomer(accountID int64, gateway, ref string) error {
 // already on file (the same gateway reference) is an ECONFLICT.
 func (tx *Tx) CreatePaymentMethod(m *PaymentMethod) error {
 	now := tx.db.timeArg(tx.now)
-	err := tx.tx.QueryRowContext(tx.ctx, `
+	err := tx.q.QueryRowContext(tx.ctx, `
 		INSERT INTO payment_methods (account_id, kind, is_default, gateway, gateway_ref, customer_ref, brand, last4,
 			exp_month, exp_year, billing_name, bank_name, account_holder, account_last4, remittance_ref, created_at,
 			updated_at)
@@ -161,7 +161,7 @@ func (tx *Tx) CreatePaymentMethod(m *PaymentMethod) error {
 // UpdatePaymentMethod stores the bank details of a method (the only ones
 // that change) and its default flag.
 func (tx *Tx) UpdatePaymentMethod(m *PaymentMethod) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `
+	_, err := tx.q.ExecContext(tx.ctx, `
 		UPDATE payment_methods SET is_default = $1, bank_name = $2, account_holder = $3, account_last4 = $4,
 			remittance_ref = $5, billing_name = $6, updated_at = $7
 		WHERE id = $8 AND removed_at IS NULL`,
@@ -176,7 +176,7 @@ func (tx *Tx) UpdatePaymentMethod(m *PaymentMethod) error {
 // ClearDefaultPaymentMethod makes none of the account's methods the
 // default, so that another can become it.
 func (tx *Tx) ClearDefaultPaymentMethod(accountID int64) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE payment_methods SET is_default = $1, updated_at = $2
+	_, err := tx.q.ExecContext(tx.ctx, `UPDATE payment_methods SET is_default = $1, updated_at = $2
 		WHERE account_id = $3 AND is_default = $4 AND removed_at IS NULL`, false, tx.db.timeArg(tx.now), accountID, true)
 	return dbError(err, "clear default payment method", "")
 }
@@ -184,7 +184,7 @@ func (tx *Tx) ClearDefaultPaymentMethod(accountID int64) error {
 // RemovePaymentMethod takes a method off file. The row stays, for the
 // payments that name it.
 func (tx *Tx) RemovePaymentMethod(id int64) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE payment_methods SET removed_at = $1, is_default = $2, updated_at = $1
+	_, err := tx.q.ExecContext(tx.ctx, `UPDATE payment_methods SET removed_at = $1, is_default = $2, updated_at = $1
 		WHERE id = $3`, tx.db.timeArg(tx.now), false, id)
 	return dbError(err, "remove payment method", "")
 }
@@ -192,7 +192,7 @@ func (tx *Tx) RemovePaymentMethod(id int64) error {
 // FindPaymentMethod returns one of the account's methods on file, or
 // ENOTFOUND.
 func (tx *Tx) FindPaymentMethod(accountID, id int64) (*PaymentMethod, error) {
-	m, err := scanPaymentMethod(tx.tx.QueryRowContext(tx.ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
+	m, err := scanPaymentMethod(tx.q.QueryRowContext(tx.ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
 		WHERE account_id = $1 AND id = $2 AND removed_at IS NULL`, accountID, id))
 	if err != nil {
 		return nil, dbError(err, "find payment method", "Payment method")
@@ -203,7 +203,7 @@ func (tx *Tx) FindPaymentMethod(accountID, id int64) (*PaymentMethod, error) {
 // DefaultPaymentMethod returns the account's default method, nil when it
 // has none.
 func (tx *Tx) DefaultPaymentMethod(accountID int64) (*PaymentMethod, error) {
-	m, err := scanPaymentMethod(tx.tx.QueryRowContext(tx.ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
+	m, err := scanPaymentMethod(tx.q.QueryRowContext(tx.ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
 		WHERE account_id = $1 AND is_default = $2 AND removed_at IS NULL`, accountID, true))
 	if err == sql.ErrNoRows {
 		return nil, nil
@@ -217,7 +217,7 @@ func (tx *Tx) DefaultPaymentMethod(accountID int64) (*PaymentMethod, error) {
 // PaymentMethods returns the account's methods on file, the default first,
 // then oldest first.
 func (tx *Tx) PaymentMethods(accountID int64) ([]*PaymentMethod, error) {
-	return tx.db.paymentMethods(tx.ctx, tx.tx, accountID)
+	return tx.db.paymentMethods(tx.ctx, tx.q, accountID)
 }
 
 // FindPaymentMethods is Tx.PaymentMethods outside a transaction.
@@ -349,7 +349,7 @@ func (tx *Tx) CreatePayment(p *Payment) error {
 		received = p.ReceivedOn.String()
 	}
 	p.AttemptedAt = tx.now
-	err := tx.tx.QueryRowContext(tx.ctx, `
+	err := tx.q.QueryRowContext(tx.ctx, `
 		INSERT INTO payments (account_id, invoice_id, payment_method_id, method, trigger, amount, currency, status,
 			customer_ref, method_ref, method_label, gateway_ref, failure_code, failure_message, retryable, reference,
 			received_on, attempted_at, resolved_at, next_check_at, created_by)
@@ -366,7 +366,7 @@ func (tx *Tx) CreatePayment(p *Payment) error {
 	p.AmountOverpaid = billing.Zero(p.Amount.Currency)
 	if p.Method == MethodCard && p.Status.InFlight() {
 		p.IdempotencyKey = "charge:" + strconv.FormatInt(p.ID, 10)
-		if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE payments SET idempotency_key = $1 WHERE id = $2`,
+		if _, err := tx.q.ExecContext(tx.ctx, `UPDATE payments SET idempotency_key = $1 WHERE id = $2`,
 			p.IdempotencyKey, p.ID); err != nil {
 			return paymentError(err, "create payment")
 		}
@@ -377,7 +377,7 @@ func (tx *Tx) CreatePayment(p *Payment) error {
 // UpdatePayment stores what a payment came to: its status, the gateway's
 // answer, the times and how much was refunded.
 func (tx *Tx) UpdatePayment(p *Payment) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `
+	_, err := tx.q.ExecContext(tx.ctx, `
 		UPDATE payments SET status = $1, gateway_ref = $2, failure_code = $3, failure_message = $4, retryable = $5,
 			first_called_at = $6, resolved_at = $7, next_check_at = $8, checks = $9, amount_refunded = $10,
 			amount_overpaid = $11
@@ -390,7 +390,7 @@ func (tx *Tx) UpdatePayment(p *Payment) error {
 
 // FindPayment returns one payment, in the transaction.
 func (tx *Tx) FindPayment(id int64) (*Payment, error) {
-	p, err := scanPayment(tx.tx.QueryRowContext(tx.ctx, `SELECT `+paymentColumns+paymentFrom+` WHERE p.id = $1`, id))
+	p, err := scanPayment(tx.q.QueryRowContext(tx.ctx, `SELECT `+paymentColumns+paymentFrom+` WHERE p.id = $1`, id))
 	if err != nil {
 		return nil, dbError(err, "find payment", "Payment")
 	}
@@ -399,13 +399,13 @@ func (tx *Tx) FindPayment(id int64) (*Payment, error) {
 
 // InvoicePayments returns the payments of an invoice, oldest first.
 func (tx *Tx) InvoicePayments(invoiceID int64) ([]*Payment, error) {
-	return tx.db.payments(tx.ctx, tx.tx, `p.invoice_id = $1 ORDER BY p.id`, invoiceID)
+	return tx.db.payments(tx.ctx, tx.q, `p.invoice_id = $1 ORDER BY p.id`, invoiceID)
 }
 
 // InFlightPayments returns the account's attempts whose outcome is not
 // known yet, oldest first.
 func (tx *Tx) InFlightPayments(accountID int64) ([]*Payment, error) {
-	return tx.db.payments(tx.ctx, tx.tx, `p.account_id = $1 AND p.status IN ('pending', 'unknown') ORDER BY p.id`, accountID)
+	return tx.db.payments(tx.ctx, tx.q, `p.account_id = $1 AND p.status IN ('pending', 'unknown') ORDER BY p.id`, accountID)
 }
 
 // PaymentFilter selects an account's payments, newest first.
@@ -528,7 +528,7 @@ func scanRefund(row interface{ Scan(...any) error }) (*Refund, error) {
 // (ChargeRef set), its idempotency key "refund:<id>".
 func (tx *Tx) CreateRefund(r *Refund) error {
 	r.CreatedAt = tx.now
-	err := tx.tx.QueryRowContext(tx.ctx, `
+	err := tx.q.QueryRowContext(tx.ctx, `
 		INSERT INTO refunds (account_id, invoice_id, payment_id, amount, currency, reason, status, charge_ref,
 			created_at, next_check_at, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
@@ -539,7 +539,7 @@ func (tx *Tx) CreateRefund(r *Refund) error {
 	}
 	if r.ChargeRef != "" {
 		r.IdempotencyKey = "refund:" + strconv.FormatInt(r.ID, 10)
-		if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE refunds SET idempotency_key = $1 WHERE id = $2`,
+		if _, err := tx.q.ExecContext(tx.ctx, `UPDATE refunds SET idempotency_key = $1 WHERE id = $2`,
 			r.IdempotencyKey, r.ID); err != nil {
 			return paymentError(err, "create refund")
 		}
@@ -549,7 +549,7 @@ func (tx *Tx) CreateRefund(r *Refund) error {
 
 // UpdateRefund stores what a refund came to.
 func (tx *Tx) UpdateRefund(r *Refund) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `
+	_, err := tx.q.ExecContext(tx.ctx, `
 		UPDATE refunds SET status = $1, gateway_ref = $2, failure_message = $3, credit_note_id = $4,
 			first_called_at = $5, resolved_at = $6, next_check_at = $7, checks = $8
 		WHERE id = $9`,
@@ -560,7 +560,7 @@ func (tx *Tx) UpdateRefund(r *Refund) error {
 
 // FindRefund returns one refund, in the transaction.
 func (tx *Tx) FindRefund(id int64) (*Refund, error) {
-	list, err := tx.db.refunds(tx.ctx, tx.tx, `r.id = $1`, id)
+	list, err := tx.db.refunds(tx.ctx, tx.q, `r.id = $1`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -572,13 +572,13 @@ func (tx *Tx) FindRefund(id int64) (*Refund, error) {
 
 // InvoiceRefunds returns the refunds of an invoice, oldest first.
 func (tx *Tx) InvoiceRefunds(invoiceID int64) ([]*Refund, error) {
-	return tx.db.refunds(tx.ctx, tx.tx, `r.invoice_id = $1 ORDER BY r.id`, invoiceID)
+	return tx.db.refunds(tx.ctx, tx.q, `r.invoice_id = $1 ORDER BY r.id`, invoiceID)
 }
 
 // InFlightRefunds returns the account's refunds whose outcome is not known
 // yet, oldest first.
 func (tx *Tx) InFlightRefunds(accountID int64) ([]*Refund, error) {
-	return tx.db.refunds(tx.ctx, tx.tx, `r.account_id = $1 AND r.status IN ('pending', 'unknown') ORDER BY r.id`, accountID)
+	return tx.db.refunds(tx.ctx, tx.q, `r.account_id = $1 AND r.status IN ('pending', 'unknown') ORDER BY r.id`, accountID)
 }
 
 // FindRefunds returns the account's refunds, newest first.
@@ -629,7 +629,7 @@ type DunningEvent struct {
 // offset) twice is an ECONFLICT.
 func (tx *Tx) RecordDunningEvent(ev *DunningEvent) error {
 	ev.CreatedAt = tx.now
-	err := tx.tx.QueryRowContext(tx.ctx, `
+	err := tx.q.QueryRowContext(tx.ctx, `
 		INSERT INTO dunning_events (account_id, invoice_id, kind, offset_days, due_on, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 		ev.AccountID, ev.InvoiceID, ev.Kind, ev.OffsetDays, ev.DueOn.String(), tx.db.timeArg(tx.now)).Scan(&ev.ID)
@@ -639,7 +639,7 @@ func (tx *Tx) RecordDunningEvent(ev *DunningEvent) error {
 // DunningEvents returns the dunning events of the account's invoices, by
 // invoice, oldest first.
 func (tx *Tx) DunningEvents(accountID int64) (map[int64][]*DunningEvent, error) {
-	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT id, account_id, invoice_id, kind, offset_days, due_on, created_at
+	rows, err := tx.q.QueryContext(tx.ctx, `SELECT id, account_id, invoice_id, kind, offset_days, due_on, created_at
 		FROM dunning_events WHERE account_id = $1 ORDER BY id`, accountID)
 	if err != nil {
 		return nil, dbError(err, "find dunning events", "")
@@ -682,7 +682,7 @@ func scanDunningEvents(rows *sql.Rows) ([]*DunningEvent, error) {
 // OpenInvoices returns the account's finalized invoices that still owe
 // something (open, amount due above zero), oldest first, with their lines.
 func (tx *Tx) OpenInvoices(accountID int64) ([]*billing.Invoice, error) {
-	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT i.id FROM invoices i
+	rows, err := tx.q.QueryContext(tx.ctx, `SELECT i.id FROM invoices i
 		WHERE i.account_id = $1 AND i.status = 'open' AND i.amount_due > 0 AND i.kind <> 'credit_note'
 		ORDER BY i.issue_date, i.id`, accountID)
 	if err != nil {
@@ -716,7 +716,7 @@ func (tx *Tx) OpenInvoices(accountID int64) ([]*billing.Invoice, error) {
 // suspended, and back to active). The caller has locked the account and
 // writes the audit event.
 func (tx *Tx) SetAccountStatus(accountID int64, status billing.AccountStatus) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3`,
+	_, err := tx.q.ExecContext(tx.ctx, `UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3`,
 		status, tx.db.timeArg(tx.now), accountID)
 	return dbError(err, "set account status", "")
 }

@@ -66,7 +66,8 @@ type DB struct {
 	dialect string
 	clock   billing.Clock
 	logger  *slog.Logger
-	owner   bool // false for the copies WithClock returns
+	owner   bool       // false for the copies WithClock returns
+	stmts   *stmtCache // SQLite only
 }
 
 var (
@@ -132,6 +133,7 @@ func Open(ctx context.Context, url string, clock billing.Clock, logger *slog.Log
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
 		db.db, db.read, db.dialect = sdb, rdb, DialectSQLite
+		db.stmts = &stmtCache{db: sdb}
 	}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
@@ -164,6 +166,7 @@ func (db *DB) Close() error {
 	if !db.owner {
 		return nil
 	}
+	db.stmts.close()
 	err := db.db.Close()
 	if db.read != db.db {
 		err = errors.Join(err, db.read.Close())

@@ -20,6 +20,7 @@ import (
 type Tx struct {
 	db  *DB
 	tx  *sql.Tx
+	q   querier // tx, with SQLite's prepared statements (stmtcache.go)
 	ctx context.Context
 	now time.Time
 	// saved is called after each subscription write (OnSubscriptionSaved).
@@ -54,7 +55,7 @@ func (tx *Tx) subscriptionSaved(s *billing.Subscription) error {
 // InTx runs fn in one write transaction and commits when it returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.inTx(ctx, "engine", func(stx *sql.Tx, now time.Time) error {
-		tx := &Tx{db: db, tx: stx, ctx: ctx, now: now}
+		tx := &Tx{db: db, tx: stx, q: cachedTx{stx, db.stmts}, ctx: ctx, now: now}
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -84,7 +85,7 @@ func (tx *Tx) Dialect() string { return tx.db.dialect }
 
 // Audit writes the one audit event of the engine operation running in tx.
 func (tx *Tx) Audit(action, targetType, targetID string, accountID int64, before, after any) error {
-	return tx.db.writeAudit(tx.ctx, tx.tx, tx.now, change{action: action, targetType: targetType,
+	return tx.db.writeAudit(tx.ctx, tx.q, tx.now, change{action: action, targetType: targetType,
 		targetID: targetID, accountID: accountID, before: before, after: after})
 }
 
@@ -96,7 +97,7 @@ func (tx *Tx) LockAccount(id int64) (*billing.Account, error) {
 	if tx.readOnly {
 		return nil, billing.Errorf(billing.EINTERNAL, "store: LockAccount in a read transaction; use FindAccount")
 	}
-	return tx.db.findAccount(tx.ctx, tx.tx, "a.id = $1", id, "Account", true)
+	return tx.db.findAccount(tx.ctx, tx.q, "a.id = $1", id, "Account", true)
 }
 
 // FindAccount reads the account without locking it, for reads (ReadTx).
@@ -107,7 +108,7 @@ func (tx *Tx) FindAccount(id int64) (*billing.Account, error) {
 // TestClockNow returns the time of the account's test clock, nil when it
 // has none.
 func (tx *Tx) TestClockNow(accountID int64) (*time.Time, error) {
-	return tx.db.testClockNow(tx.ctx, tx.tx, accountID)
+	return tx.db.testClockNow(tx.ctx, tx.q, accountID)
 }
 
 // AccountTestClockNow returns the time of the account's test clock, nil
@@ -129,17 +130,17 @@ func (db *DB) testClockNow(ctx context.Context, q querier, accountID int64) (*ti
 
 // FindProfile returns the account's billing profile, nil when it has none.
 func (tx *Tx) FindProfile(accountID int64) (*billing.BillingProfile, error) {
-	return tx.db.findProfile(tx.ctx, tx.tx, accountID)
+	return tx.db.findProfile(tx.ctx, tx.q, accountID)
 }
 
 // FindPlanByCode returns the plan with its current version, ENOTFOUND for an
 // unknown code.
 func (tx *Tx) FindPlanByCode(code string) (*billing.Plan, error) {
-	p, err := tx.db.findPlan(tx.ctx, tx.tx, code)
+	p, err := tx.db.findPlan(tx.ctx, tx.q, code)
 	if err != nil {
 		return nil, err
 	}
-	current, err := tx.db.findVersions(tx.ctx, tx.tx, `v.plan_id = $1 ORDER BY v.version DESC LIMIT 1`, p.ID)
+	current, err := tx.db.findVersions(tx.ctx, tx.q, `v.plan_id = $1 ORDER BY v.version DESC LIMIT 1`, p.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +153,7 @@ func (tx *Tx) FindPlanByCode(code string) (*billing.Plan, error) {
 // FindPlanVersion returns one version with its prices, ENOTFOUND when there
 // is none.
 func (tx *Tx) FindPlanVersion(id int64) (*billing.PlanVersion, error) {
-	versions, err := tx.db.findVersions(tx.ctx, tx.tx, `v.id = $1`, id)
+	versions, err := tx.db.findVersions(tx.ctx, tx.q, `v.id = $1`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +242,7 @@ func scanSubscription(row interface{ Scan(...any) error }) (*billing.Subscriptio
 // FindSubscription returns the account's subscription, nil when it has none
 // yet (the engine gives it the Free plan).
 func (tx *Tx) FindSubscription(accountID int64) (*billing.Subscription, error) {
-	return tx.db.findSubscription(tx.ctx, tx.tx, accountID)
+	return tx.db.findSubscription(tx.ctx, tx.q, accountID)
 }
 
 // FindSubscription returns the account's subscription, ENOTFOUND (reason
@@ -313,7 +314,7 @@ func (tx *Tx) CreateSubscription(s *billing.Subscription) error {
 		}
 		placeholders += fmt.Sprintf("$%d", i+1)
 	}
-	err = tx.tx.QueryRowContext(tx.ctx, `INSERT INTO subscriptions (`+subscriptionWriteColumns+`,
+	err = tx.q.QueryRowContext(tx.ctx, `INSERT INTO subscriptions (`+subscriptionWriteColumns+`,
 		account_id, created_at, updated_at) VALUES (`+placeholders+`) RETURNING id`, a...).Scan(&s.ID)
 	if err != nil {
 		return dbError(err, "create subscription", "")
@@ -340,7 +341,7 @@ func (tx *Tx) UpdateSubscription(s *billing.Subscription) error {
 		set += fmt.Sprintf("%s = $%d", c, i+1)
 	}
 	a = append(a, tx.db.timeArg(tx.now), s.ID)
-	res, err := tx.tx.ExecContext(tx.ctx, `UPDATE subscriptions SET `+set+
+	res, err := tx.q.ExecContext(tx.ctx, `UPDATE subscriptions SET `+set+
 		fmt.Sprintf(`, updated_at = $%d WHERE id = $%d`, len(a)-1, len(a)), a...)
 	if err != nil {
 		return dbError(err, "update subscription", "")
@@ -369,7 +370,7 @@ type RosterUser struct {
 
 // RosterUsers returns the account's whole roster, ordered by user id.
 func (tx *Tx) RosterUsers(accountID int64) ([]*RosterUser, error) {
-	rows, err := tx.tx.QueryContext(tx.ctx, `
+	rows, err := tx.q.QueryContext(tx.ctx, `
 		SELECT `+managedUserColumns+`, inactive_period_start, reactivated_period_start
 		FROM managed_users WHERE account_id = $1 ORDER BY user_id`, accountID)
 	if err != nil {
@@ -391,7 +392,7 @@ func (tx *Tx) RosterUsers(accountID int64) ([]*RosterUser, error) {
 // CountManagedUsers returns the size of the account's roster.
 func (tx *Tx) CountManagedUsers(accountID int64) (int64, error) {
 	var n int64
-	err := tx.tx.QueryRowContext(tx.ctx, `SELECT count(*) FROM managed_users WHERE account_id = $1`, accountID).Scan(&n)
+	err := tx.q.QueryRowContext(tx.ctx, `SELECT count(*) FROM managed_users WHERE account_id = $1`, accountID).Scan(&n)
 	return n, dbError(err, "count managed users", "")
 }
 
@@ -404,7 +405,7 @@ func (tx *Tx) UpsertManagedUser(u *billing.ManagedUser) (old *billing.ManagedUse
 	if err := prepareReport(u.AccountID, u); err != nil {
 		return nil, false, err
 	}
-	old, err = tx.db.findManagedUser(tx.ctx, tx.tx, u.AccountID, u.UserID)
+	old, err = tx.db.findManagedUser(tx.ctx, tx.q, u.AccountID, u.UserID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -419,7 +420,7 @@ func (tx *Tx) UpsertManagedUser(u *billing.ManagedUser) (old *billing.ManagedUse
 	} else {
 		u.ManagedSince = tx.now
 	}
-	return old, true, tx.db.saveManagedUser(tx.ctx, tx.tx, u)
+	return old, true, tx.db.saveManagedUser(tx.ctx, tx.q, u)
 }
 
 // ReplaceManagedUsers makes the roster exactly users, as the store's
@@ -440,7 +441,7 @@ func (tx *Tx) ReplaceManagedUsers(accountID int64, users []billing.ManagedUser) 
 		}
 		reported[u.UserID] = &u
 	}
-	current, err := tx.db.findManagedUsers(tx.ctx, tx.tx, accountID, -1, 0)
+	current, err := tx.db.findManagedUsers(tx.ctx, tx.q, accountID, -1, 0)
 	if err != nil {
 		return rc, 0, err
 	}
@@ -452,13 +453,13 @@ func (tx *Tx) ReplaceManagedUsers(accountID int64, users []billing.ManagedUser) 
 		switch {
 		case !ok:
 			rc.Removed = append(rc.Removed, u.UserID)
-			if err := tx.db.deleteManagedUser(tx.ctx, tx.tx, accountID, u.UserID); err != nil {
+			if err := tx.db.deleteManagedUser(tx.ctx, tx.q, accountID, u.UserID); err != nil {
 				return rc, 0, err
 			}
 		case !sameReport(u, r):
 			rc.Updated = append(rc.Updated, u.UserID)
 			r.ManagedSince = u.ManagedSince
-			if err := tx.db.saveManagedUser(tx.ctx, tx.tx, r); err != nil {
+			if err := tx.db.saveManagedUser(tx.ctx, tx.q, r); err != nil {
 				return rc, 0, err
 			}
 		}
@@ -467,7 +468,7 @@ func (tx *Tx) ReplaceManagedUsers(accountID int64, users []billing.ManagedUser) 
 	for id, r := range reported {
 		rc.Added = append(rc.Added, id)
 		r.ManagedSince = tx.now
-		if err := tx.db.saveManagedUser(tx.ctx, tx.tx, r); err != nil {
+		if err := tx.db.saveManagedUser(tx.ctx, tx.q, r); err != nil {
 			return rc, 0, err
 		}
 	}
@@ -480,19 +481,19 @@ func (tx *Tx) ReplaceManagedUsers(accountID int64, users []billing.ManagedUser) 
 // RemoveManagedUser takes the user off the roster and returns it; ENOTFOUND
 // when it is not on it.
 func (tx *Tx) RemoveManagedUser(accountID int64, userID string) (*billing.ManagedUser, error) {
-	old, err := tx.db.findManagedUser(tx.ctx, tx.tx, accountID, userID)
+	old, err := tx.db.findManagedUser(tx.ctx, tx.q, accountID, userID)
 	if err != nil {
 		return nil, err
 	}
 	if old == nil {
 		return nil, billing.Errorf(billing.ENOTFOUND, "User %s is not a managed user of the account.", userID)
 	}
-	return old, tx.db.deleteManagedUser(tx.ctx, tx.tx, accountID, userID)
+	return old, tx.db.deleteManagedUser(tx.ctx, tx.q, accountID, userID)
 }
 
 // ClearManagedUsers empties the roster and returns how many users it had.
 func (tx *Tx) ClearManagedUsers(accountID int64) (int64, error) {
-	res, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM managed_users WHERE account_id = $1`, accountID)
+	res, err := tx.q.ExecContext(tx.ctx, `DELETE FROM managed_users WHERE account_id = $1`, accountID)
 	if err != nil {
 		return 0, dbError(err, "clear managed users", "")
 	}
@@ -503,7 +504,7 @@ func (tx *Tx) ClearManagedUsers(accountID int64) (int64, error) {
 // SetUserInactivePeriod records that the user's seat was settled for
 // inactivity in the period that starts on start.
 func (tx *Tx) SetUserInactivePeriod(accountID int64, userID string, start billing.Date) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE managed_users SET inactive_period_start = $1
+	_, err := tx.q.ExecContext(tx.ctx, `UPDATE managed_users SET inactive_period_start = $1
 		WHERE account_id = $2 AND user_id = $3`, dateArg(start), accountID, userID)
 	return dbError(err, "mark inactive user", "")
 }
@@ -511,7 +512,7 @@ func (tx *Tx) SetUserInactivePeriod(accountID int64, userID string, start billin
 // SetUserReactivatedPeriod records that the user's seat was charged again,
 // in the period that starts on start, when the user came back.
 func (tx *Tx) SetUserReactivatedPeriod(accountID int64, userID string, start billing.Date) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE managed_users SET reactivated_period_start = $1
+	_, err := tx.q.ExecContext(tx.ctx, `UPDATE managed_users SET reactivated_period_start = $1
 		WHERE account_id = $2 AND user_id = $3`, dateArg(start), accountID, userID)
 	return dbError(err, "mark reactivated user", "")
 }
@@ -539,7 +540,7 @@ func (tx *Tx) CreateAccount(a *billing.Account) error {
 	}
 	a.Number = billing.FormatAccountNumber(n)
 	a.CreatedAt, a.UpdatedAt = tx.now, tx.now
-	err = tx.tx.QueryRowContext(tx.ctx, `
+	err = tx.q.QueryRowContext(tx.ctx, `
 		INSERT INTO accounts (number, name, domain, billing_type, account_type, currency, time_zone,
 			status, credit_balance, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)

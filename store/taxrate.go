@@ -89,7 +89,7 @@ func (db *DB) FindTaxRate(ctx context.Context, country string) (*billing.TaxRate
 // TaxRate returns the country's rate in the transaction, nil when it has
 // none.
 func (tx *Tx) TaxRate(country string) (*billing.TaxRate, error) {
-	return tx.db.findTaxRate(tx.ctx, tx.tx, country, false)
+	return tx.db.findTaxRate(tx.ctx, tx.q, country, false)
 }
 
 func (db *DB) findTaxRate(ctx context.Context, q querier, country string, lock bool) (*billing.TaxRate, error) {

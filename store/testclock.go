@@ -164,7 +164,7 @@ func (tx *Tx) LockTestClock(id int64) (*billing.TestClock, error) {
 // the clock: an account created on a clock reads its time from it from its
 // first moment (DB.AttachTestClock attaches an existing one).
 func (tx *Tx) SetAccountTestClock(accountID, clockID int64) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE accounts SET test_clock_id = $1 WHERE id = $2`, clockID, accountID)
+	_, err := tx.q.ExecContext(tx.ctx, `UPDATE accounts SET test_clock_id = $1 WHERE id = $2`, clockID, accountID)
 	return dbError(err, "attach test clock", "")
 }
 

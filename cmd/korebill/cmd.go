@@ -368,6 +368,9 @@ func (m *Main) newAPI() *api.Server {
 		}
 		cfg.Ready = m.DB.Ping
 	}
+	if m.Jobs != nil {
+		cfg.Collectors = m.Jobs.Collectors()
+	}
 	return api.New(cfg)
 }
 

@@ -81,6 +81,7 @@ func (m *Main) newConsole() (*console.Server, error) {
 	}
 	if m.Jobs != nil {
 		services.BillJobs = billJobs{m.Jobs}
+		services.Runs = billingRuns{m.Jobs}
 	}
 	return console.New(console.Config{
 		Services: services,
@@ -112,6 +113,26 @@ func (b billJobs) RecentBillJobs(ctx context.Context, limit int) ([]console.Bill
 		out = append(out, bj)
 	}
 	return out, nil
+}
+
+// billingRuns starts billing runs as River jobs and lists them with their
+// progress, for the console's billing runs page.
+type billingRuns struct{ r *jobs.Runner }
+
+func (b billingRuns) StartRun(ctx context.Context, dueAtStart int) (int64, error) {
+	return b.r.StartRun(ctx, dueAtStart)
+}
+
+func (b billingRuns) RecentRuns(ctx context.Context, limit int) ([]console.BillingRun, error) {
+	runs, err := b.r.RecentRuns(ctx, limit)
+	out := make([]console.BillingRun, 0, len(runs))
+	for _, j := range runs {
+		s := j.Stats
+		out = append(out, console.BillingRun{ID: j.ID, State: j.State, DueAtStart: j.DueAtStart, Due: s.Due, Billed: s.Billed,
+			Failed: s.Failed, Invoices: s.Invoices, Renewals: s.Renewals, Payments: s.Payments, Credits: s.Credits,
+			Seconds: s.Seconds, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt, LastError: j.LastError})
+	}
+	return out, err
 }
 
 // firstConsoleUser makes an operator who can sign in to the console on the

@@ -40,6 +40,7 @@ func (m *Main) openEngine(ctx context.Context) error {
 	m.Clocks = testclock.New(m.DB, eng.Jobs())
 	runner, err := jobs.New(m.DB, eng.Jobs(), m.Logger, jobs.Options{Register: m.jobsOptions(), Queues: notifyQueues,
 		Clocks:    m.Clocks,
+		Run:       runBiller{eng},
 		Prune:     m.prune,
 		Reconcile: m.scheduledReconcile})
 	if err != nil {
@@ -109,4 +110,17 @@ func (m *Main) prune(ctx context.Context) error {
 			slog.Int64("emails", sent.Emails))
 	}
 	return nil
+}
+
+// runBiller is the engine as the job runner's billing run.
+type runBiller struct{ e *engine.Engine }
+
+func (b runBiller) RunDue(ctx context.Context, progress func(jobs.RunStats)) (jobs.RunStats, error) {
+	sum, err := b.e.RunDue(ctx, engine.RunOptions{Progress: func(s engine.RunSummary) { progress(runStats(s)) }})
+	return runStats(sum), err
+}
+
+func runStats(s engine.RunSummary) jobs.RunStats {
+	return jobs.RunStats{Due: s.Due, Billed: s.Billed, Failed: s.Failed, Invoices: s.Invoices, Renewals: s.Renewals,
+		Payments: s.Payments, Credits: s.Credits, Seconds: s.Duration.Seconds()}
 }
