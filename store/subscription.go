@@ -70,7 +70,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 // for a writer or holds one up. A write in fn fails.
 func (db *DB) ReadTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.inReadTx(ctx, "engine read", func(stx *sql.Tx) error {
-		return fn(&Tx{db: db, tx: stx, ctx: ctx, now: db.now(), readOnly: true})
+		return fn(&Tx{db: db, tx: stx, q: stx, ctx: ctx, now: db.now(), readOnly: true})
 	})
 }
 
