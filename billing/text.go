@@ -29,8 +29,10 @@ func ValidText(s string, multiline bool) (rune, bool) {
 	return 0, true
 }
 
-// multilineFields are the names of free-text inputs.
-var multilineFields = map[string]bool{"reason": true, "description": true, "note": true, "message": true}
+// multilineFields are the names of free-text inputs, and of the console's
+// one-per-line lists (a browser sends a textarea's lines joined by CR LF).
+var multilineFields = map[string]bool{"reason": true, "description": true, "note": true, "message": true,
+	"invoice_emails": true, "features": true}
 
 // MultilineField reports whether an input named name (the last part of a
 // JSON path or a form field) is free text that may hold line breaks.
