@@ -577,8 +577,8 @@ func TestHistory_RowsFilterPagingAndCSV(t *testing.T) {
 		if len(records) != 3 || strings.Join(records[0], ",") != "date,type,details,statement,charge_type,status,amount,credit,credit_balance,currency" {
 			t.Fatalf("CSV: %q", records)
 		}
-		first := records[1] // oldest first, as the API's: the purchase, whose charge failed (no card)
-		if first[0] != "2027-03-10" || first[1] != "invoice" || first[3] != invs[30].Number || first[4] != "card" || first[5] != "failed" ||
+		first := records[1] // oldest first, as the API's: the purchase, paid by the card typed on its preview
+		if first[0] != "2027-03-10" || first[1] != "invoice" || first[3] != invs[30].Number || first[4] != "card" || first[5] != "paid" ||
 			first[6] != "10.00" || first[9] != "USD" {
 			t.Fatalf("CSV row: %q", first)
 		}
